@@ -1,0 +1,125 @@
+"""Reward candidates and the records of how they fared."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+def normalise_source(source: str) -> str:
+    """The source with comments and formatting removed (unparsable source: stripped text)."""
+    try:
+        return ast.unparse(ast.parse(source))
+    except (SyntaxError, ValueError):
+        return source.strip()
+
+
+def candidate_id(source: str) -> str:
+    """A short stable id: the hash of the normalised code."""
+    return hashlib.sha256(normalise_source(source).encode()).hexdigest()[:12]
+
+
+@dataclass
+class RewardCandidate:
+    """Reward source code plus where it came from.
+
+    Args:
+        source: Python source defining ``compute_reward`` (helpers allowed).
+        parent: Id of the candidate it was derived from, if any.
+        origin: Designer name, model, prompt file, tokens, cost, notes.
+        id: Hash of the normalised code (computed when empty).
+    """
+
+    source: str
+    parent: str | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = candidate_id(self.source)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for the run folder."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RewardCandidate:
+        """Inverse of :meth:`to_json`."""
+        return cls(**data)
+
+
+Status = Literal["ok", "rejected", "failed"]
+
+
+@dataclass
+class CandidateResult:
+    """What happened to one candidate in one iteration.
+
+    Args:
+        candidate: The candidate.
+        status: ``ok`` (trained), ``rejected`` (by the critic) or ``failed`` (training broke).
+        problems: Critic verdicts or the failure reason, each readable on its own.
+        fitness: Final task fitness (mean over the final evaluation episodes).
+        fitness_trace: Fitness at each checkpoint.
+        return_trace: The candidate's own mean episode return at each checkpoint.
+        component_trace: Mean of each reward component per checkpoint.
+        length_trace: Mean episode length at each checkpoint.
+        ended_by: How evaluation episodes ended, e.g. ``{"termination": 3, "time limit": 2}``.
+        field_ranges: ``name -> [min, max]`` of scalar fields seen in evaluation.
+        steps: Env steps trained.
+        success_rate: Fraction of final evaluation episodes at or above the threshold.
+    """
+
+    candidate: RewardCandidate
+    status: Status
+    problems: list[str] = field(default_factory=list)
+    fitness: float | None = None
+    fitness_trace: list[float] = field(default_factory=list)
+    return_trace: list[float] = field(default_factory=list)
+    component_trace: dict[str, list[float]] = field(default_factory=dict)
+    length_trace: list[float] = field(default_factory=list)
+    ended_by: dict[str, int] = field(default_factory=dict)
+    field_ranges: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    success_rate: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for the run folder."""
+        data = asdict(self)
+        data["candidate"] = self.candidate.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CandidateResult:
+        """Inverse of :meth:`to_json`."""
+        data = dict(data)
+        data["candidate"] = RewardCandidate.from_json(data["candidate"])
+        return cls(**data)
+
+
+@dataclass
+class IterationRecord:
+    """One finished iteration: every candidate's result and the feedback it produced.
+
+    Args:
+        index: Iteration number, from 0.
+        results: One per candidate, in proposal order.
+        best_id: Id of the best trained candidate (``None`` when none trained).
+        feedback: The reflection text the next prompt carries.
+    """
+
+    index: int
+    results: list[CandidateResult]
+    best_id: str | None
+    feedback: str
+
+    @property
+    def best(self) -> CandidateResult | None:
+        """The best trained candidate's result."""
+        for result in self.results:
+            if result.candidate.id == self.best_id:
+                return result
+        return None

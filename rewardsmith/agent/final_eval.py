@@ -1,0 +1,156 @@
+"""Final evaluation: retrain the best reward on fresh seeds next to the baselines.
+
+The best reward, the env's native reward ("human") and the sparse fitness signal are
+trained with the same budget and seeds; baseline results are cached per task, fitness,
+budget and seed (``<out>/.cache/baselines``), so they are trained once across runs.
+``HNS = (F_best - F_sparse) / (F_native - F_sparse)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardsmith.agent.candidate import RewardCandidate
+from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.store import read_json, write_json
+from rewardsmith.train.executor import Executor, Job
+from rewardsmith.train.jobs import JobOutcome
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FinalEvalPlan:
+    """What the final evaluation trains.
+
+    Args:
+        task: The task.
+        measure: The fitness measure.
+        budget: Budget of every training.
+        seeds: Evaluation seeds.
+        cache_dir: Where baseline results are cached.
+        best_dir: Where the best reward's retrainings keep their files.
+        limits: Sandbox limits of a training.
+    """
+
+    task: TaskSpec
+    measure: FitnessMeasure
+    budget: str
+    seeds: list[int]
+    cache_dir: Path
+    best_dir: Path
+    limits: Limits
+
+
+def _summary(values: list[float], threshold: float) -> dict[str, Any]:
+    if not values:
+        return {"mean": None, "std": None, "per_seed": [], "success_rate": None}
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "per_seed": values,
+        "success_rate": float(np.mean([v >= threshold for v in values])),
+    }
+
+
+def hns(best: float | None, native: float | None, sparse: float | None) -> float | None:
+    """Human-normalised score; ``None`` when a term is missing or native equals sparse."""
+    if best is None or native is None or sparse is None:
+        return None
+    span = native - sparse
+    if abs(span) < 1e-12 or not math.isfinite(span):
+        return None
+    return (best - sparse) / span
+
+
+def _cache_path(plan: FinalEvalPlan, mode: str, seed: int) -> Path:
+    name = f"{plan.task.id}__{plan.measure.name}__{plan.budget}__{mode}__{seed}.json"
+    return plan.cache_dir / name
+
+
+def _train_job(plan: FinalEvalPlan, reward: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {
+        "kind": "train",
+        "task": plan.task.id,
+        "fitness": plan.measure.name,
+        "budget": plan.budget,
+        "seed": seed,
+        "reward": reward,
+        "save_policy": reward["mode"] == "candidate",
+    }
+
+
+def run_final_evaluation(
+    plan: FinalEvalPlan,
+    best: RewardCandidate,
+    executor: Executor,
+    on_done: Callable[[str, int, JobOutcome], None] | None = None,
+) -> dict[str, Any]:
+    """Train the best reward and the baselines on ``plan.seeds``; return the report.
+
+    Finished trainings are kept (best: ``best/seed_<s>/fitness.json``; baselines: the
+    cache), so an interrupted final evaluation resumes where it stopped.
+    """
+    modes = ["candidate", "sparse"] + (["native"] if plan.task.native_reward else [])
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    jobs: list[Job] = []
+    for mode in modes:
+        for seed in plan.seeds:
+            if mode == "candidate":
+                keep = plan.best_dir / f"seed_{seed}"
+                marker = keep / "fitness.json"
+                reward = {"mode": mode, "source": best.source}
+            else:
+                keep = None
+                marker = _cache_path(plan, mode, seed)
+                reward = {"mode": mode}
+            if marker.exists():
+                done[(mode, seed)] = read_json(marker)
+                continue
+            jobs.append(Job(f"{mode}/{seed}", _train_job(plan, reward, seed), plan.limits, keep))
+    for job in executor.run(jobs) if jobs else []:
+        job_, outcome = job
+        mode, seed = job_.spec["reward"]["mode"], job_.spec["seed"]
+        if on_done is not None:
+            on_done(mode, seed, outcome)
+        if not outcome.ok:
+            logger.warning("final evaluation %s failed: %s", job_.key, outcome.error)
+            continue
+        record = {k: outcome.result[k] for k in ("fitness", "success_rate", "fitness_trace")}
+        record["steps"] = outcome.result["steps"]
+        marker = (
+            plan.best_dir / f"seed_{seed}" / "fitness.json"
+            if mode == "candidate"
+            else _cache_path(plan, mode, seed)
+        )
+        write_json(marker, record)
+        done[(mode, seed)] = record
+
+    threshold = plan.measure.success_threshold
+
+    def values(mode: str) -> list[float]:
+        return [done[(mode, s)]["fitness"] for s in plan.seeds if (mode, s) in done]
+
+    report = {
+        "fitness": plan.measure.name,
+        "fitness_meaning": plan.measure.meaning,
+        "success_threshold": threshold,
+        "budget": plan.budget,
+        "seeds": plan.seeds,
+        "best": {"id": best.id, **_summary(values("candidate"), threshold)},
+        "sparse": _summary(values("sparse"), threshold),
+        "native": _summary(values("native"), threshold) if plan.task.native_reward else None,
+    }
+    native_mean = report["native"]["mean"] if report["native"] else None
+    report["hns"] = hns(report["best"]["mean"], native_mean, report["sparse"]["mean"])
+    missing = [f"{m}/{s}" for m in modes for s in plan.seeds if (m, s) not in done]
+    report["missing"] = missing
+    return report

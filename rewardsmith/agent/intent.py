@@ -1,0 +1,221 @@
+"""Read what a behaviour description asks for, with plain keyword and number rules.
+
+The offline designer has no language model; it turns "run backwards", "hold the cart
+near x = 0.5" or "balance without wobbling" into an :class:`Intent` (direction, targets,
+things to avoid) and binds that to the task's tagged state fields.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+_NUM = r"([-+]?\d+(?:\.\d+)?)"
+_LINK = r"\s*(?:=|≈|~|≃|:|of|is|at|near|around|about|close to|equal to)?\s*"
+_EDGE_WORDS = r"(?:edge|side|end|wall|boundary|limit|hill|border)"
+_MOTION = re.compile(
+    r"\b(run|runs|running|move|moves|moving|walk\w*|hop\w*|go|goes|going|travel\w*|drive\w*|"
+    r"sprint\w*|race|racing|locomot\w*|head\w*|swim\w*|crawl\w*|fast|faster|speed|velocity)\b"
+)
+_BACKWARD = re.compile(
+    r"\bbackwards?\b|\bin reverse\b|\breverse direction\b|\(-x\)|\btowards? -x\b|"
+    r"\bnegative x\b|\bleftwards?\b|\bto the left\b(?!\s+" + _EDGE_WORDS + r")|"
+    r"\b(?:move|moves|moving|run|runs|running|go|goes|going|drive|drives|driving|walk|walks|"
+    r"walking|head|heads|heading|travel|travels|travelling|traveling)\s+left\b"
+)
+_FORWARD = re.compile(
+    r"\bforwards?\b|\bahead\b|\(\+x\)|\btowards? \+x\b|\bpositive x\b|\brightwards?\b|"
+    r"\bto the right\b(?!\s+" + _EDGE_WORDS + r")|"
+    r"\b(?:move|moves|moving|run|runs|running|go|goes|going|drive|drives|driving|walk|walks|"
+    r"walking|head|heads|heading|travel|travels|travelling|traveling)\s+right\b"
+)
+_FAST = re.compile(r"as fast as|\bfast\b|\bfaster\b|\bquickly\b|\bmax\w* speed\b|\bsprint")
+_STILL = re.compile(
+    r"\bstand(?:ing)? still\b|\bstay(?:s|ing)? (?:still|put|in place)\b|\bstationary\b|"
+    r"\bwithout moving\b|\bdo(?:n't| not) move\b|\bhold (?:its |the )?position\b|\bin place\b"
+)
+_SPEED = [
+    re.compile(_NUM + r"\s*(?:m/s|metres? per second|meters? per second|mps)\b"),
+    re.compile(r"\b(?:speed|velocity|pace)" + _LINK + _NUM),
+]
+_POSITION = [
+    re.compile(r"(?<![\w.])x(?:[\s_-]*(?:position|coordinate|pos))?" + _LINK + _NUM + r"(?![\w])"),
+    re.compile(r"\bposition" + _LINK + _NUM),
+]
+_SIDE = re.compile(r"\b(right|left)\s+" + _EDGE_WORDS + r"|\b(cent(?:er|re)|middle)\b")
+_HEIGHT = [
+    re.compile(r"\b(?:height|altitude)" + _LINK + r"(?:above\s*)?" + _NUM),
+    re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:high|tall|above the ground)\b"),
+]
+_HIGH = re.compile(r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height")
+_ANGLE = re.compile(
+    r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?"
+)
+_UPRIGHT = re.compile(
+    r"balanc|upright|vertical|without falling|n't fall|not fall|stay(?:s|ing)? up\b|"
+    r"\bkeep\b.*\bup\b|\bstand\w*|\bswing\w* (?:it )?up\b"
+)
+_GOAL = re.compile(r"\b(reach\w*|goal|target|flag|destination|get to)\b")
+_SMOOTH = re.compile(
+    r"smooth|gentl|efficien|\benergy\b|\blittle (?:effort|force|torque)|"
+    r"\bminimal (?:effort|force|torque)|\bcalm"
+)
+_STABLE = re.compile(
+    r"\bstable\b|\bsteady\b|without (?:wobbl|spin|oscillat|shak)|\bno (?:wobbl|spin|oscillat)|"
+    r"n't (?:wobbl|spin|oscillat|shake)|not (?:wobbl|spin|oscillat|shake)"
+)
+
+
+@dataclass
+class Intent:
+    """What the description asks for.
+
+    Args:
+        direction: ``+1`` forward/right, ``-1`` backward/left, ``None`` when no motion asked.
+        fast: "as fast as possible".
+        target_speed: Speed to hold (magnitude; ``direction`` gives the sign).
+        still: Stay in place.
+        target_x: Position to hold.
+        x_side: ``+1`` right edge, ``-1`` left edge, ``0`` centre (without a number).
+        target_height: Height to hold.
+        high: Get as high as possible.
+        target_angle: Angle to hold, in radians.
+        upright: Balance / stay upright / don't fall.
+        goal: Reach a goal.
+        smooth: Move smoothly / efficiently.
+        stable: Avoid wobbling / spinning.
+        read: What was read, one phrase each (for the prompt record).
+    """
+
+    direction: int | None = None
+    fast: bool = False
+    target_speed: float | None = None
+    still: bool = False
+    target_x: float | None = None
+    x_side: int | None = None
+    target_height: float | None = None
+    high: bool = False
+    target_angle: float | None = None
+    upright: bool = False
+    goal: bool = False
+    smooth: bool = False
+    stable: bool = False
+    read: list[str] = field(default_factory=list)
+
+    @property
+    def has_objective(self) -> bool:
+        """Whether the text names something to achieve (not only a manner)."""
+        return any(
+            (
+                self.direction is not None,
+                self.target_speed is not None,
+                self.still,
+                self.target_x is not None,
+                self.x_side is not None,
+                self.target_height is not None,
+                self.high,
+                self.target_angle is not None,
+                self.goal,
+                self.upright,
+            )
+        )
+
+
+def _normalise(text: str) -> str:
+    text = text.lower()
+    for dash in ("−", "–", "—"):
+        text = text.replace(dash, "-")
+    return text.replace("’", "'")
+
+
+def read_intent(text: str) -> Intent:
+    """Parse one description into an :class:`Intent`."""
+    t = _normalise(text)
+    intent = Intent()
+    backward, forward = _BACKWARD.search(t), _FORWARD.search(t)
+    moving = _MOTION.search(t)
+    if _STILL.search(t):
+        intent.still = True
+        intent.read.append("stay still")
+    elif backward and (moving or not forward):
+        intent.direction = -1
+        intent.read.append(f"direction -1 ({backward.group(0).strip()!r})")
+    elif forward or moving:
+        intent.direction = 1
+        why = forward.group(0).strip() if forward else moving.group(0)
+        intent.read.append(f"direction +1 ({why!r})")
+    for pattern in _SPEED:
+        match = pattern.search(t)
+        if match:
+            value = float(match.group(1))
+            intent.target_speed = abs(value)
+            if value < 0:
+                intent.direction = -1
+            elif intent.direction is None:
+                intent.direction = 1
+            intent.read.append(f"target speed {abs(value):g}")
+            break
+    if intent.direction is not None and intent.target_speed is None and _FAST.search(t):
+        intent.fast = True
+        intent.read.append("as fast as possible")
+    _read_position(t, intent)
+    _read_height(t, intent)
+    angle = _ANGLE.search(t)
+    if angle:
+        value = float(angle.group(1))
+        unit = angle.group(2) or ""
+        intent.target_angle = value if unit.startswith("rad") else math.radians(value)
+        intent.read.append(f"target angle {intent.target_angle:.3g} rad")
+    flags = (("upright", _UPRIGHT), ("goal", _GOAL), ("smooth", _SMOOTH), ("stable", _STABLE))
+    for name, pattern in flags:
+        if pattern.search(t):
+            setattr(intent, name, True)
+            intent.read.append(name)
+    return intent
+
+
+def _read_position(t: str, intent: Intent) -> None:
+    for pattern in _POSITION:
+        match = pattern.search(t)
+        if match:
+            intent.target_x = float(match.group(1))
+            intent.read.append(f"target x {intent.target_x:g}")
+            # "at x = 0.5" is a place to be, not a way to move.
+            if intent.direction is not None and intent.target_speed is None and not intent.fast:
+                intent.direction = None
+            return
+    side = _SIDE.search(t)
+    if side:
+        intent.x_side = {"right": 1, "left": -1}.get(side.group(1) or "", 0)
+        intent.read.append(f"x side {intent.x_side:+d}")
+
+
+def _read_height(t: str, intent: Intent) -> None:
+    for pattern in _HEIGHT:
+        match = pattern.search(t)
+        if match:
+            intent.target_height = float(match.group(1))
+            intent.read.append(f"target height {intent.target_height:g}")
+            return
+    if _HIGH.search(t):
+        intent.high = True
+        intent.read.append("as high as possible")
+
+
+def intent_for(description: str, fallback: str) -> Intent:
+    """The intent of ``description``; ``fallback`` text fills in when it names no objective.
+
+    Args:
+        description: The user's words.
+        fallback: The task's default description and fitness meaning.
+    """
+    primary = read_intent(description)
+    if primary.has_objective:
+        return primary
+    backup = read_intent(fallback)
+    # Keep the user's manner (smooth, stable) and take the objective from the task.
+    backup.smooth = backup.smooth or primary.smooth
+    backup.stable = backup.stable or primary.stable
+    backup.read = [*primary.read, *(f"{r} (from the task's default)" for r in backup.read)]
+    return backup

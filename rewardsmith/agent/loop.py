@@ -1,0 +1,358 @@
+"""The synthesis loop: design → critic → train → reflect, iteration after iteration.
+
+Everything the loop learns goes to the run folder as it happens, in an order that makes
+``resume`` exact: a candidate's ``fitness.json`` marks it trained, an iteration's
+``candidates.json`` marks its design phase done, ``iteration.json`` marks it finished.
+Resuming re-reads these and does only what is missing. The loop prints nothing: it
+reports through :class:`LoopCallbacks`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
+from rewardsmith.agent.critic import Critic, CriticReport
+from rewardsmith.agent.designer import DesignBatch, DesignContext, Designer
+from rewardsmith.agent.final_eval import FinalEvalPlan, run_final_evaluation
+from rewardsmith.agent.reflection import hacking_alert, reflect, select_best
+from rewardsmith.config import SynthConfig
+from rewardsmith.envs.registry import get_task
+from rewardsmith.errors import RunFailed
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.seeding import derive_seed, derive_seeds
+from rewardsmith.store import RunStore, read_json, write_atomic, write_json
+from rewardsmith.train.executor import Executor, Job
+from rewardsmith.train.jobs import JobOutcome, run_job
+
+logger = logging.getLogger(__name__)
+
+PROPOSAL_ROUNDS = 3
+PROBE_STEPS = 64
+FINAL_EVAL_SEED_PATH = 10_000
+
+
+class LoopCallbacks:
+    """Hooks the CLI (or a web page) subscribes to; every method defaults to doing nothing."""
+
+    def on_message(self, text: str) -> None:
+        """A line of news about the run."""
+
+    def on_iteration_start(self, index: int, total: int) -> None:
+        """An iteration begins (or resumes)."""
+
+    def on_candidate_checked(self, index: int, slot: int, report: CriticReport) -> None:
+        """The critic judged a candidate."""
+
+    def on_training_start(self, key: str, total: int) -> None:
+        """A training job starts; ``total`` is how many of them this phase runs."""
+
+    def on_training_done(self, key: str, result: CandidateResult) -> None:
+        """A training job finished (or failed)."""
+
+    def on_iteration_end(self, record: IterationRecord) -> None:
+        """An iteration finished; its feedback is written."""
+
+    def on_final(self, report: dict[str, Any]) -> None:
+        """The final evaluation finished."""
+
+
+@dataclass
+class Slot:
+    """A candidate's place in an iteration: its folder number and the critic's verdict."""
+
+    slot: int
+    candidate: RewardCandidate
+    report: CriticReport
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``candidates.json``."""
+        return {
+            "slot": self.slot,
+            "candidate": self.candidate.to_json(),
+            "critic": self.report.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Slot:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            data["slot"],
+            RewardCandidate.from_json(data["candidate"]),
+            CriticReport.from_json(data["critic"]),
+        )
+
+
+class SynthesisLoop:
+    """Runs (or resumes) one synthesis in one run folder.
+
+    Args:
+        config: The run's configuration (validated).
+        store: The run folder.
+        designer: Writes reward candidates.
+        executor: Runs worker jobs (trainings, checks).
+        callbacks: Progress hooks.
+        reviewer: Optional LLM review (``--llm-critic``), called on candidates that pass
+            the critic; it returns ``(passed, reasons)``.
+    """
+
+    def __init__(
+        self,
+        config: SynthConfig,
+        store: RunStore,
+        designer: Designer,
+        executor: Executor,
+        callbacks: LoopCallbacks | None = None,
+        reviewer: Any = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.designer = designer
+        self.executor = executor
+        self.callbacks = callbacks or LoopCallbacks()
+        self.reviewer = reviewer
+        self.task = get_task(config.env)
+        self.measure = self.task.get_fitness(config.fitness)
+        self.preset = self.task.preset(config.budget_value)
+        self.ctx = DesignContext(
+            task=self.task,
+            description=config.task or self.task.description,
+            fitness=self.measure,
+            seed=config.seed,
+        )
+        self.train_limits = Limits.for_training(self._training_seconds())
+
+    def _training_seconds(self) -> float:
+        # Generous: a slow machine at ~300 steps/s, plus evaluation, plus start-up.
+        return 120.0 + self.preset.total_timesteps / 300.0 * 2.0
+
+    # Set-up ------------------------------------------------------------------------------
+    def _transitions(self) -> Path:
+        path = self.store.root / "transitions.npz"
+        if path.exists():
+            return path
+        self.callbacks.on_message("collecting random transitions for the critic")
+        job = {
+            "kind": "probe",
+            "task": self.task.id,
+            "fitness": self.measure.name,
+            "seed": derive_seed(self.config.seed, 0xC0FFEE),
+            "n_envs": self.preset.n_envs,
+            "steps": PROBE_STEPS,
+        }
+        outcome = run_job(job, Limits.for_training(300.0), keep_dir=self.store.root)
+        if not outcome.ok:
+            raise RunFailed(f"could not roll out {self.task.env_id}: {outcome.error}")
+        return path
+
+    # Design ------------------------------------------------------------------------------
+    def _save_exchange(self, index: int, batch: DesignBatch, counter: list[int]) -> None:
+        folder = self.store.iter_dir(index)
+        name = "prompt.md" if counter[1] == 0 else f"prompt_{counter[1]:02d}.md"
+        write_atomic(folder / name, batch.prompt)
+        counter[1] += 1
+        for text in batch.responses:
+            write_atomic(folder / f"response_{counter[0]:02d}.md", text)
+            counter[0] += 1
+
+    def _judge(self, index: int, slot: int, candidate: RewardCandidate, critic: Critic) -> Slot:
+        folder = self.store.cand_dir(index, slot)
+        write_atomic(folder / "reward.py", candidate.source)
+        report = critic.check(candidate)
+        if report.passed and self.reviewer is not None:
+            passed, reasons = self.reviewer(self.ctx, candidate)
+            if not passed:
+                report = CriticReport(
+                    passed=False,
+                    problems=[f"LLM review: {r}" for r in reasons],
+                    static_ok=report.static_ok,
+                    dynamic=report.dynamic,
+                )
+        write_json(folder / "critic.json", report.to_json())
+        self.callbacks.on_candidate_checked(index, slot, report)
+        return Slot(slot, candidate, report)
+
+    def _design(self, index: int, history: list[IterationRecord], critic: Critic) -> list[Slot]:
+        manifest = self.store.iter_dir(index) / "candidates.json"
+        if manifest.exists():
+            return [Slot.from_json(s) for s in read_json(manifest)]
+        want = self.config.n_samples
+        slots: list[Slot] = []
+        counter = [0, 0]  # responses written, prompts written
+        for _ in range(PROPOSAL_ROUNDS):
+            accepted = sum(s.report.passed for s in slots)
+            if accepted >= want:
+                break
+            batch = self.designer.propose(self.ctx, history, want - accepted)
+            self._save_exchange(index, batch, counter)
+            for candidate in batch.candidates:
+                if sum(s.report.passed for s in slots) >= want:
+                    break
+                judged = self._judge(index, len(slots), candidate, critic)
+                slots.append(judged)
+                for _ in range(self.config.max_revisions):
+                    if judged.report.passed:
+                        break
+                    fix = self.designer.revise(self.ctx, judged.candidate, judged.report.problems)
+                    self._save_exchange(index, fix, counter)
+                    if not fix.candidates:
+                        break
+                    judged = self._judge(index, len(slots), fix.candidates[0], critic)
+                    slots.append(judged)
+        write_json(manifest, [s.to_json() for s in slots])
+        return slots
+
+    # Training ----------------------------------------------------------------------------
+    def _train_job(self, index: int, slot: Slot) -> Job:
+        spec = {
+            "kind": "train",
+            "task": self.task.id,
+            "fitness": self.measure.name,
+            "budget": self.config.budget,
+            "seed": derive_seed(self.config.seed, index, slot.slot),
+            "reward": {"mode": "candidate", "source": slot.candidate.source},
+        }
+        keep = self.store.cand_dir(index, slot.slot)
+        return Job(f"iter_{index:02d}/cand_{slot.slot:02d}", spec, self.train_limits, keep)
+
+    def _result(self, slot: Slot, outcome: JobOutcome) -> CandidateResult:
+        if not outcome.ok:
+            return CandidateResult(slot.candidate, "failed", problems=[outcome.error])
+        r = outcome.result
+        return CandidateResult(
+            candidate=slot.candidate,
+            status="ok",
+            fitness=r["fitness"],
+            fitness_trace=r["fitness_trace"],
+            return_trace=r["return_trace"],
+            component_trace=r["component_trace"],
+            length_trace=r["length_trace"],
+            ended_by=r["ended_by"],
+            field_ranges=r["field_ranges"],
+            steps=r["steps"],
+            success_rate=r["success_rate"],
+        )
+
+    def _train(self, index: int, slots: list[Slot]) -> list[CandidateResult]:
+        results: dict[int, CandidateResult] = {}
+        jobs: list[Job] = []
+        first_of: dict[str, int] = {}
+        for slot in slots:
+            if not slot.report.passed:
+                results[slot.slot] = CandidateResult(
+                    slot.candidate, "rejected", problems=slot.report.problems
+                )
+                continue
+            done = self.store.cand_dir(index, slot.slot) / "fitness.json"
+            if done.exists():
+                results[slot.slot] = CandidateResult.from_json(read_json(done))
+            elif slot.candidate.id in first_of:
+                continue  # identical code: trained once, result shared below
+            else:
+                jobs.append(self._train_job(index, slot))
+            first_of.setdefault(slot.candidate.id, slot.slot)
+        by_key = {f"iter_{index:02d}/cand_{s.slot:02d}": s for s in slots}
+        for job in jobs:
+            self.callbacks.on_training_start(job.key, len(jobs))
+        for job, outcome in self.executor.run(jobs) if jobs else []:
+            slot = by_key[job.key]
+            result = self._result(slot, outcome)
+            write_json(self.store.cand_dir(index, slot.slot) / "fitness.json", result.to_json())
+            results[slot.slot] = result
+            self.callbacks.on_training_done(job.key, result)
+        for slot in slots:
+            if slot.slot not in results:
+                twin = results[first_of[slot.candidate.id]]
+                results[slot.slot] = CandidateResult.from_json(twin.to_json())
+                results[slot.slot].problems.append(
+                    f"identical to candidate {first_of[slot.candidate.id]}; its result is shared"
+                )
+        return [results[s.slot] for s in slots]
+
+    # The loop ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Run every missing iteration, then the final evaluation; return the report."""
+        self.store.update_run(status="running", started=time.time())
+        critic = Critic(self.task, self._transitions(), n_envs=self.preset.n_envs)
+        history: list[IterationRecord] = []
+        for index in range(self.config.iterations):
+            done = self.store.iter_dir(index) / "iteration.json"
+            if done.exists():
+                history.append(_load_record(read_json(done)))
+                continue
+            self.callbacks.on_iteration_start(index, self.config.iterations)
+            slots = self._design(index, history, critic)
+            results = self._train(index, slots)
+            best = select_best(results)
+            feedback = reflect(results, self.measure)
+            record = IterationRecord(index, results, best.candidate.id if best else None, feedback)
+            write_atomic(self.store.iter_dir(index) / "feedback.md", feedback)
+            write_json(done, _dump_record(record))
+            history.append(record)
+            self.callbacks.on_iteration_end(record)
+        report = self._finish(history)
+        self.store.update_run(status="finished", finished=time.time())
+        return report
+
+    def _finish(self, history: list[IterationRecord]) -> dict[str, Any]:
+        overall = select_best([r for rec in history for r in rec.results])
+        if overall is None:
+            self.store.update_run(status="failed")
+            raise RunFailed(
+                "no candidate trained successfully in any iteration; "
+                f"see the critic verdicts in {self.store.root}/iter_*/cand_*/critic.json"
+            )
+        best_dir = self.store.best_dir
+        write_atomic(best_dir / "reward.py", overall.candidate.source)
+        report: dict[str, Any] = {
+            "task": self.task.id,
+            "description": self.ctx.description,
+            "search": {
+                "candidate": overall.candidate.id,
+                "fitness": overall.fitness,
+                "iteration": next(
+                    rec.index for rec in history if overall in rec.results
+                ),
+                "hacking_alert": hacking_alert(overall),
+            },
+        }
+        if self.config.eval_seeds > 0:
+            self.callbacks.on_message(
+                f"final evaluation: best reward, native and sparse baselines on "
+                f"{self.config.eval_seeds} seeds"
+            )
+            plan = FinalEvalPlan(
+                task=self.task,
+                measure=self.measure,
+                budget=self.config.budget,
+                seeds=derive_seeds(self.config.seed, self.config.eval_seeds, FINAL_EVAL_SEED_PATH),
+                cache_dir=self.store.root.parent / ".cache" / "baselines",
+                best_dir=best_dir,
+                limits=self.train_limits,
+            )
+            report.update(run_final_evaluation(plan, overall.candidate, self.executor))
+        write_json(best_dir / "report.json", report)
+        self.callbacks.on_final(report)
+        return report
+
+
+def _dump_record(record: IterationRecord) -> dict[str, Any]:
+    return {
+        "index": record.index,
+        "best_id": record.best_id,
+        "feedback": record.feedback,
+        "results": [r.to_json() for r in record.results],
+    }
+
+
+def _load_record(data: dict[str, Any]) -> IterationRecord:
+    return IterationRecord(
+        index=data["index"],
+        results=[CandidateResult.from_json(r) for r in data["results"]],
+        best_id=data["best_id"],
+        feedback=data["feedback"],
+    )

@@ -1,0 +1,325 @@
+"""The offline designer's library of shaped reward terms, and how a genome becomes code.
+
+A *term* is plain JSON data: which field it reads, its form (``kind``), weight, target,
+scale (temperature) and sign. A *genome* is a list of terms. :func:`catalogue` offers
+the terms that suit a task and an intent (bound through ``StateField.tags``);
+:func:`render_source` writes a genome as a ``compute_reward`` under the reward contract.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewardsmith.agent.intent import Intent
+from rewardsmith.envs.spec import StateField, TaskSpec
+
+Term = dict[str, Any]
+
+# Tag aliases: the spec's docstring once used "forward_velocity" for "x_velocity".
+_TAG_ALIASES = {"x_velocity": ("x_velocity", "forward_velocity")}
+_FAILURE_WORDS = re.compile(r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|")
+_SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
+_NEVER = re.compile(r"never (?:end|terminat)|no early|do(?:es)? not end early|n't end early")
+
+
+@dataclass
+class Slot:
+    """One place in a genome: a term with its alternatives and how often it is included.
+
+    Args:
+        term: The default form of the term.
+        alternatives: Other forms of the same slot (same name, different ``kind``/field).
+        include: Probability of including it in a random genome (1.0: always).
+        why: One phrase for the prompt record.
+    """
+
+    term: Term
+    alternatives: list[Term] = field(default_factory=list)
+    include: float = 1.0
+    why: str = ""
+
+
+def make_term(
+    name: str,
+    kind: str,
+    field_name: str | None,
+    weight: float,
+    role: str,
+    target: float = 0.0,
+    scale: float = 1.0,
+    sign: float = 1.0,
+) -> Term:
+    """A term as plain data (what genomes and ``origin["genome"]`` store)."""
+    return {
+        "name": name,
+        "kind": kind,
+        "field": field_name,
+        "weight": float(weight),
+        "role": role,
+        "target": float(target),
+        "scale": float(scale),
+        "sign": float(sign),
+    }
+
+
+def tagged(task: TaskSpec, tag: str, scalar: bool = True) -> StateField | None:
+    """The first field carrying ``tag`` (scalar fields only unless ``scalar`` is false)."""
+    for alias in _TAG_ALIASES.get(tag, (tag,)):
+        for f in task.fields:
+            if alias in f.tags and (not f.shape) == scalar:
+                return f
+    return None
+
+
+def is_discrete(task: TaskSpec) -> bool:
+    """Whether the action is a discrete integer (no energy penalty makes sense then)."""
+    return "discrete" in task.action_meaning.lower()
+
+
+def termination_kind(task: TaskSpec) -> str:
+    """``"failure"`` (ends when the agent fails), ``"success"`` (at the goal) or ``"none"``."""
+    text = task.termination.lower()
+    if not text.strip() or _NEVER.search(text):
+        return "none"
+    # ">=" is how goals are written ("position >= 0.45"); "|x| >" is how failures are.
+    if _SUCCESS_WORDS.search(text) and not _FAILURE_WORDS.search(text.replace(">=", "")):
+        return "success"
+    return "failure"
+
+
+def termination_bound(task: TaskSpec, name: str) -> float | None:
+    """The ``|name| > b`` bound in the termination text, in radians for angles."""
+    pattern = (
+        r"\|" + re.escape(name) + r"\|\s*>=?\s*([\d.]+)\s*(deg\w*|°|rad\w*|m\b)?"
+        r"(?:\s*\(\s*([\d.]+)\s*rad\w*\s*\))?"
+    )
+    match = re.search(pattern, task.termination)
+    if not match:
+        return None
+    if match.group(3):
+        return float(match.group(3))
+    value = float(match.group(1))
+    unit = match.group(2) or ""
+    return value * 3.141592653589793 / 180.0 if unit.startswith(("deg", "°")) else value
+
+
+def field_halfwidth(f: StateField) -> float | None:
+    """Half the width of a range stated in the field's meaning (``within [-1, 1]``)."""
+    match = re.search(r"\[\s*([-+]?[\d.]+)\s*,\s*([-+]?[\d.]+)\s*\]", f.meaning)
+    if not match:
+        return None
+    low, high = float(match.group(1)), float(match.group(2))
+    return abs(high - low) / 2 or None
+
+
+def catalogue(task: TaskSpec, intent: Intent) -> list[Slot]:
+    """The terms that suit ``task`` and ``intent``, objective first."""
+    ending = termination_kind(task)
+    slots: list[Slot] = []
+    if ending == "failure":
+        slots.append(Slot(make_term("alive", "alive", None, 1.0, "alive"), why="episodes end on failure"))
+    slots += _motion_slots(task, intent)
+    slots += _position_slots(task, intent, ending)
+    slots += _posture_slots(task, intent, ending)
+    slots += _goal_slots(task, intent, ending)
+    slots += _effort_slots(task, intent, ending)
+    return slots
+
+
+def _motion_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
+    vel = tagged(task, "x_velocity")
+    if vel is None:
+        return []
+    if intent.still:
+        return [Slot(make_term("stillness", "gauss", vel.name, 1.0, "objective", 0.0, 0.3), why="stay still")]
+    if intent.direction is None:
+        return []
+    sign = float(intent.direction)
+    if intent.target_speed is not None:
+        target = sign * intent.target_speed
+        scale = max(0.3, 0.3 * intent.target_speed)
+        track = make_term("speed", "gauss", vel.name, 1.0, "objective", target, scale)
+        return [Slot(track, alternatives=[{**track, "scale": 2 * scale}], why=f"hold {target:g}")]
+    speed = make_term("speed", "linear", vel.name, 1.0, "objective", sign=sign)
+    # A bounded form guards against a few wild fast steps dominating the return.
+    bounded = make_term("speed", "tanh", vel.name, 2.0, "objective", scale=4.0, sign=sign)
+    return [Slot(speed, alternatives=[bounded], why=f"move with sign {sign:+g}")]
+
+
+def _position_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
+    pos = tagged(task, "x_position")
+    if pos is None or intent.direction is not None or intent.still:
+        return []
+    half = termination_bound(task, pos.name) or field_halfwidth(pos)
+    if intent.target_x is not None or intent.x_side is not None:
+        if intent.target_x is not None:
+            target = intent.target_x
+        else:
+            target = 0.6 * (half or 1.0) * float(intent.x_side or 0)
+        scale = 0.25 * (half or 1.0)
+        term = make_term("position", "gauss", pos.name, 1.0, "objective", target, scale)
+        bonus = make_term("at_target", "bonus", pos.name, 0.5, "shaping", target, 0.4 * scale)
+        return [
+            Slot(term, alternatives=[{**term, "scale": 2 * scale}], why=f"hold x = {target:g}"),
+            Slot(bonus, include=0.4, why="bonus when within tolerance"),
+        ]
+    if ending != "failure":
+        return []
+    centre = make_term("centering", "gauss", pos.name, 0.3, "shaping", 0.0, 0.5 * (half or 1.0))
+    return [Slot(centre, include=0.6, why="stay away from the track ends")]
+
+
+def _posture_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
+    slots: list[Slot] = []
+    angle = tagged(task, "angle")
+    upright_field = tagged(task, "upright")
+    moving = intent.direction is not None
+    balance = intent.upright or intent.target_angle is not None
+    role = "objective" if balance and not moving else "shaping"
+    weight = 1.0 if role == "objective" else 0.3
+    if angle is not None:
+        bound = termination_bound(task, angle.name)
+        target = intent.target_angle or 0.0
+        scale = bound if bound else (1.0 if moving else 0.5)
+        gauss = make_term("upright", "gauss", angle.name, weight, role, target, scale)
+        alternatives = [{**gauss, "kind": "cosine"}, {**gauss, "scale": 2 * scale}]
+        if upright_field is not None and intent.target_angle is None:
+            alternatives.append(make_term("upright", "linear", upright_field.name, weight, role))
+        include = 1.0 if role == "objective" or bound else 0.5
+        slots.append(Slot(gauss, alternatives, include, why="keep the angle near its target"))
+    elif upright_field is not None and (balance or ending == "failure"):
+        slots.append(
+            Slot(make_term("upright", "linear", upright_field.name, weight, role), why="stay upright")
+        )
+    spin = tagged(task, "angular_velocity")
+    if spin is not None:
+        include = 0.8 if intent.stable else (0.5 if role == "objective" else 0.25)
+        term = make_term("spin_damping", "gauss", spin.name, 0.2, "shaping", 0.0, 1.5)
+        slots.append(Slot(term, include=include, why="damp angular velocity"))
+    vel = tagged(task, "x_velocity")
+    if vel is not None and not moving and not intent.still:
+        term = make_term("drift_damping", "gauss", vel.name, 0.1, "shaping", 0.0, 1.0)
+        slots.append(Slot(term, include=0.3, why="damp drifting"))
+    height = tagged(task, "height")
+    if height is not None and intent.target_height is not None:
+        h = intent.target_height
+        term = make_term("height", "gauss", height.name, 1.0, "objective", h, max(0.05, 0.2 * h))
+        slots.append(Slot(term, why=f"hold height {h:g}"))
+    elif height is not None and intent.high:
+        slots.append(Slot(make_term("height", "linear", height.name, 1.0, "objective"), why="go high"))
+    return slots
+
+
+def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
+    dist = tagged(task, "goal_distance")
+    if dist is None or not (intent.goal or not intent.has_objective):
+        return []
+    half = field_halfwidth(dist) or 1.0
+    slots = [
+        Slot(
+            make_term("goal", "linear", dist.name, 1.0, "objective", sign=-1.0),
+            alternatives=[make_term("goal", "decay", dist.name, 1.0, "objective", scale=half)],
+            why="get closer to the goal",
+        ),
+        Slot(make_term("success", "bonus", dist.name, 10.0, "objective", 0.0, 0.02), why="reach it"),
+    ]
+    if ending == "success":
+        slots.append(Slot(make_term("time_cost", "alive", None, -0.05, "penalty"), include=0.5, why="finish sooner"))
+    return slots
+
+
+def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
+    slots: list[Slot] = []
+    if not is_discrete(task):
+        weight = 0.05 if intent.direction is not None else 0.01
+        weight *= 5.0 if intent.smooth else 1.0
+        include = 1.0 if intent.smooth else 0.7
+        slots.append(Slot(make_term("energy", "energy", "action", weight, "penalty"), include=include, why="small actions"))
+    joints = tagged(task, "joint_velocities", scalar=False)
+    if joints is not None:
+        include = 0.7 if (intent.smooth or intent.stable) else 0.25
+        term = make_term("joint_damping", "vector_sq", joints.name, 0.002, "penalty")
+        slots.append(Slot(term, include=include, why="damp joint velocities"))
+    return slots
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _num(value: float) -> str:
+    text = f"{value:.4g}"
+    return text if any(c in text for c in ".en") else f"{text}.0"
+
+
+def _expression(term: Term, var: str) -> str:
+    """Code for one term's contribution, given the variable that holds its field."""
+    w, target, scale = term["weight"], term["target"], term["scale"]
+    kind = term["kind"]
+    centred = f"({var} - {_num(target)})" if target else var
+    if kind == "alive":
+        return f"{_num(w)} * np.ones(n)"
+    if kind == "linear":
+        return f"{_num(w * term['sign'])} * {var}"
+    if kind == "tanh":
+        return f"{_num(w)} * np.tanh({_num(term['sign'])} * {var} / {_num(scale)})"
+    if kind == "gauss":
+        return f"{_num(w)} * np.exp(-np.square({centred} / {_num(scale)}))"
+    if kind == "cosine":
+        return f"{_num(w)} * np.cos({centred})"
+    if kind == "decay":
+        return f"{_num(w)} * np.exp(-np.abs({centred}) / {_num(scale)})"
+    if kind == "bonus":
+        return f"{_num(w)} * (np.abs({centred}) < {_num(scale)}).astype(np.float64)"
+    if kind == "energy":
+        return f"-{_num(w)} * np.sum(np.square({var}), axis=1)"
+    if kind == "vector_sq":
+        return f"-{_num(w)} * np.mean(np.square({var}), axis=1)"
+    raise ValueError(f"unknown term kind {kind!r}")
+
+
+def _variable(name: str, taken: set[str]) -> str:
+    var = re.sub(r"\W", "_", name)
+    if keyword.iskeyword(var) or var in taken or var in {"n", "np", "reward", "math", "components"}:
+        var = f"r_{var}"
+    return var
+
+
+def render_source(genome: list[Term], task: TaskSpec, header: list[str]) -> str:
+    """``compute_reward`` source for ``genome`` (terms summed; each one a component).
+
+    Args:
+        genome: Terms, in order.
+        task: The task (field shapes decide how fields are reduced).
+        header: Comment lines placed at the top of the function.
+    """
+    shapes = {f.name: f.shape for f in task.fields}
+    used = [f.name for f in task.fields if any(t["field"] == f.name for t in genome)]
+    needs_action = any(t["field"] == "action" for t in genome)
+    params = [*used, "action"] if needs_action or not used else used
+    lines = ["import numpy as np", "", "", f"def compute_reward({', '.join(params)}):"]
+    lines += [f"    # {line}" for line in header]
+    lines.append(f"    n = np.shape({params[0]})[0]")
+    for name in used:
+        if shapes[name]:
+            lines.append(f"    {name} = np.asarray({name}, dtype=np.float64).reshape(n, -1)")
+        else:
+            lines.append(f"    {name} = np.asarray({name}, dtype=np.float64)")
+    if needs_action:
+        lines.append("    action = np.asarray(action, dtype=np.float64).reshape(n, -1)")
+    taken = set(params)
+    names: list[tuple[str, str]] = []
+    for term in genome:
+        var = _variable(term["name"], taken)
+        taken.add(var)
+        names.append((term["name"], var))
+        lines.append(f"    {var} = {_expression(term, term['field'] or '')}")
+    total = " + ".join(var for _, var in names) if names else "np.zeros(n)"
+    lines.append(f"    reward = {total}")
+    lines.append("    components = {")
+    lines += [f'        "{name}": {var},' for name, var in names]
+    lines.append("    }")
+    lines.append("    return reward, components")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,452 @@
+"""The ``rewardsmith`` command line: the only module that prints.
+
+Exit codes: 0 success, 1 the run (or the critic) failed, 2 bad input (one line, no
+traceback). Heavy libraries (torch, ray, litellm, gymnasium) are imported inside the
+commands that need them, so ``rewardsmith --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rewardsmith.errors import RunFailed, UserError
+
+if TYPE_CHECKING:
+    from rewardsmith.agent.loop import SynthesisLoop
+    from rewardsmith.config import SynthConfig
+    from rewardsmith.store import RunStore
+
+app = typer.Typer(
+    help="Write reward functions for RL with LLMs (or offline), check them, train them, "
+    "and hand back the one that produced the best behaviour.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+# synthesize / resume ---------------------------------------------------------------------
+
+
+def _make_run_id(env: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{env}-{os.urandom(2).hex()}"
+
+
+def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
+    from rewardsmith.agent.designer import make_designer
+    from rewardsmith.agent.loop import SynthesisLoop
+    from rewardsmith.train.executor import LocalExecutor
+
+    designer = make_designer(config.model, config.api_base, config.temperature)
+    reviewer = None
+    if config.llm_critic:
+        from rewardsmith.agent.llm import ChatModel
+        from rewardsmith.agent.llm_review import LLMReviewer
+
+        review = LLMReviewer(ChatModel(config.model or "", api_base=config.api_base))
+
+        def reviewer(ctx: Any, candidate: Any) -> tuple[bool, list[str]]:
+            verdict = review.review(ctx, candidate)
+            reasons = list(verdict.reasons)
+            if verdict.suggested_fix:
+                reasons.append(f"suggested fix: {verdict.suggested_fix}")
+            return verdict.passed, reasons
+
+    executor = LocalExecutor(workers=config.workers)
+    return SynthesisLoop(config, store, designer, executor, _ConsoleProgress(), reviewer)
+
+
+class _ConsoleProgress:
+    """Prints the loop's news with rich; a progress bar while candidates train."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.bar: Any = None
+
+    def on_message(self, text: str) -> None:
+        console.print(f"[dim]{text}[/]")
+
+    def on_iteration_start(self, index: int, total: int) -> None:
+        console.rule(f"iteration {index + 1}/{total}")
+
+    def on_candidate_checked(self, index: int, slot: int, report: Any) -> None:
+        if report.passed:
+            console.print(f"  cand_{slot:02d}: critic passed")
+        else:
+            first = report.problems[0] if report.problems else "rejected"
+            more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+            console.print(f"  cand_{slot:02d}: [yellow]rejected[/]: {first}{more}", highlight=False)
+
+    def on_training_start(self, key: str, total: int) -> None:
+        if self.bar is None:
+            self.progress.start()
+            self.bar = self.progress.add_task("training candidates", total=total)
+
+    def on_training_done(self, key: str, result: Any) -> None:
+        name = key.split("/")[-1]
+        if result.status == "ok":
+            console.print(f"  {name}: fitness {_fmt(result.fitness)}")
+        else:
+            console.print(f"  {name}: [red]failed[/]: {'; '.join(result.problems)}", highlight=False)
+        if self.bar is not None:
+            self.progress.advance(self.bar)
+            if self.progress.tasks[0].finished:
+                self.progress.stop()
+                self.progress.remove_task(self.bar)
+                self.bar = None
+
+    def on_iteration_end(self, record: Any) -> None:
+        best = record.best
+        if best is not None:
+            console.print(f"  best this iteration: {best.candidate.id} fitness {_fmt(best.fitness)}")
+
+    def on_final(self, report: dict[str, Any]) -> None:
+        pass
+
+
+def _print_report(report: dict[str, Any], store: RunStore) -> None:
+    table = Table(title=f"{report['task']}: {report.get('fitness', '')}")
+    table.add_column("reward")
+    table.add_column("fitness (mean ± std)", justify="right")
+    table.add_column("success rate", justify="right")
+    rows = [("best synthesised", report.get("best")), ("native (env's own)", report.get("native"))]
+    rows.append(("sparse (fitness signal alone)", report.get("sparse")))
+    for name, data in rows:
+        if data is None or data.get("mean") is None:
+            continue
+        table.add_row(
+            name, f"{data['mean']:.3f} ± {data['std']:.3f}", f"{data['success_rate']:.0%}"
+        )
+    if "best" in report:
+        console.print(table)
+        hns = report.get("hns")
+        console.print(f"human-normalised score: {_fmt(hns)}")
+    else:
+        console.print(f"best search fitness: {_fmt(report['search']['fitness'])}")
+    if report["search"].get("hacking_alert"):
+        console.print(f"[bold yellow]{report['search']['hacking_alert']}[/]")
+    console.print(f"best reward: {store.best_dir / 'reward.py'}")
+    console.print(f"report:      {store.best_dir / 'report.json'}")
+
+
+def _run_loop(config: SynthConfig, store: RunStore) -> None:
+    loop = _build_loop(config, store)
+    try:
+        report = loop.run()
+    except KeyboardInterrupt:
+        store.update_run(status="interrupted")
+        err_console.print(
+            f"\ninterrupted; continue with: rewardsmith resume {store.root}", highlight=False
+        )
+        raise typer.Exit(130) from None
+    except RunFailed as exc:
+        _fail(str(exc), 1)
+    finally:
+        loop.executor.close()
+    _print_report(report, store)
+
+
+@app.command()
+def synthesize(
+    env: str = typer.Option(None, "--env", help="Built-in task id, e.g. CartPole-v1."),
+    task: str = typer.Option(None, "--task", help="The behaviour in words."),
+    fitness: str = typer.Option(None, "--fitness", help="Fitness measure of the task."),
+    model: str = typer.Option(None, "--model", help="litellm model string; none: offline."),
+    api_base: str = typer.Option(None, "--api-base", help="OpenAI-compatible server URL."),
+    temperature: float = typer.Option(None, "--temperature", help="Sampling temperature."),
+    iterations: int = typer.Option(None, "--iterations", help="Rounds (default 5)."),
+    samples: int = typer.Option(None, "--samples", help="Candidates per round (8, offline 4)."),
+    budget: str = typer.Option(None, "--budget", help="smoke | quick | full | env steps."),
+    seed: int = typer.Option(None, "--seed", help="Root seed (default 0)."),
+    out: str = typer.Option(None, "--out", help="Folder for run folders (default runs/)."),
+    workers: int = typer.Option(None, "--workers", help="Trainings at once (default: cores)."),
+    eval_seeds: int = typer.Option(None, "--eval-seeds", help="Final evaluation seeds (3)."),
+    llm_critic: bool = typer.Option(None, "--llm-critic", help="Model reviews candidates."),
+    max_revisions: int = typer.Option(None, "--max-revisions", help="Repairs per rejection."),
+    config_file: Path = typer.Option(None, "--config", help="TOML file with these options."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details."),
+) -> None:
+    """Search for reward code that makes PPO learn the described behaviour."""
+    from rewardsmith import __version__
+    from rewardsmith.config import load_config
+    from rewardsmith.envs.registry import get_task
+    from rewardsmith.store import RunStore
+
+    _setup_logging(verbose)
+    try:
+        config = load_config(
+            {
+                "env": env,
+                "task": task,
+                "fitness": fitness,
+                "model": model,
+                "api_base": api_base,
+                "temperature": temperature,
+                "iterations": iterations,
+                "samples": samples,
+                "budget": budget,
+                "seed": seed,
+                "out": out,
+                "workers": workers,
+                "eval_seeds": eval_seeds,
+                "llm_critic": llm_critic,
+                "max_revisions": max_revisions,
+            },
+            config_file,
+        )
+        config.validate()
+        spec = get_task(config.env)
+        try:
+            spec.get_fitness(config.fitness)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from None
+        if config.model:
+            from rewardsmith.agent.llm import check_model
+
+            check_model(config.model, config.api_base)
+        store = RunStore.create(Path(config.out), _make_run_id(config.env))
+    except UserError as exc:
+        _fail(str(exc))
+    store.write_run(
+        {
+            "config": config.to_json(),
+            "task": spec.id,
+            "description": config.task or spec.description,
+            "versions": _versions(__version__),
+            "status": "created",
+        }
+    )
+    designer = f"model {config.model}" if config.model else "the offline designer (no --model)"
+    console.print(
+        f"run {store.root}: {spec.id}, {config.iterations} iterations x {config.n_samples} "
+        f"candidates, budget {config.budget}, designed by {designer}",
+        highlight=False,
+    )
+    _run_loop(config, store)
+
+
+@app.command()
+def resume(
+    run: Path = typer.Argument(..., help="A run folder made by `rewardsmith synthesize`."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Continue an interrupted run without retraining any finished candidate."""
+    from rewardsmith.config import SynthConfig
+    from rewardsmith.store import RunStore
+
+    _setup_logging(verbose)
+    try:
+        store = RunStore.open(run)
+        config = SynthConfig.from_json(store.read_run()["config"])
+        config.validate()
+    except UserError as exc:
+        _fail(str(exc))
+    console.print(f"resuming {store.root}", highlight=False)
+    _run_loop(config, store)
+
+
+def _versions(own: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"rewardsmith": own, "python": sys.version.split()[0]}
+    for name in ("gymnasium", "mujoco", "stable-baselines3", "torch", "numpy", "litellm"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+# check / tasks / show / doctor ------------------------------------------------------------
+
+
+def _read_reward_file(path: Path) -> str:
+    if not path.exists():
+        raise UserError(f"{str(path)!r} does not exist; pass a Python file defining compute_reward")
+    if not path.is_file():
+        raise UserError(f"{str(path)!r} is not a file; pass a Python file defining compute_reward")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        raise UserError(
+            f"{str(path)!r} is not a UTF-8 text file; pass a Python file defining compute_reward"
+        ) from None
+    if not source.strip() or "compute_reward" not in source:
+        raise UserError(
+            f"{str(path)!r} is not a reward file: it defines no compute_reward "
+            "(see `rewardsmith tasks --describe ID` for the contract)"
+        )
+    return source
+
+
+@app.command()
+def check(
+    reward_file: Path = typer.Argument(..., help="Python file defining compute_reward."),
+    env: str = typer.Option(..., "--env", help="Task id the reward is written for."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Run the critic alone on a reward file: every problem, or a pass."""
+    import tempfile
+
+    from rewardsmith.agent.candidate import RewardCandidate
+    from rewardsmith.agent.critic import Critic
+    from rewardsmith.envs.registry import get_task
+    from rewardsmith.sandbox.runner import Limits
+    from rewardsmith.train.jobs import run_job
+
+    try:
+        spec = get_task(env)
+        source = _read_reward_file(reward_file)
+    except UserError as exc:
+        _fail(str(exc))
+    preset = spec.preset("smoke")
+    with tempfile.TemporaryDirectory(prefix="rewardsmith-check-") as tmp:
+        job = {"kind": "probe", "task": spec.id, "seed": seed, "n_envs": preset.n_envs, "steps": 64}
+        outcome = run_job(job, Limits.for_training(300.0), keep_dir=Path(tmp))
+        if not outcome.ok:
+            _fail(f"could not roll out {spec.env_id}: {outcome.error}", 1)
+        report = Critic(spec, Path(tmp) / "transitions.npz", n_envs=preset.n_envs).check(
+            RewardCandidate(source, origin={"designer": "user", "file": str(reward_file)})
+        )
+    if report.passed:
+        comps = ", ".join(report.dynamic.get("components", [])) or "none"
+        console.print(f"[green]passed[/]: {reward_file} (components: {comps})", highlight=False)
+        return
+    console.print(f"[red]rejected[/]: {reward_file}", highlight=False)
+    for problem in report.problems:
+        console.print(f"- {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def tasks(
+    describe: str = typer.Option(None, "--describe", help="Show one task as a designer sees it."),
+) -> None:
+    """List the built-in tasks and their state fields."""
+    from rewardsmith.envs.registry import all_tasks, get_task
+
+    if describe:
+        try:
+            spec = get_task(describe)
+        except UserError as exc:
+            _fail(str(exc))
+        console.print(f"[bold]{spec.id}[/] ({spec.env_id}): {spec.description}", highlight=False)
+        fields = Table("field", "shape", "unit", "meaning")
+        for f in spec.fields:
+            fields.add_row(f.name, str(f.shape), f.unit, f.meaning)
+        fields.add_row("action", "(act_dim,)", "-", spec.action_meaning)
+        console.print(fields)
+        if spec.termination:
+            console.print(f"episodes end early when: {spec.termination}", highlight=False)
+        measures = Table("fitness", "meaning", "success at")
+        for m in spec.fitness:
+            measures.add_row(m.name, m.meaning, f"{m.success_threshold:g} {m.unit}")
+        console.print(measures)
+        return
+    table = Table("task", "family", "fitness measures", "state fields")
+    for spec in all_tasks():
+        table.add_row(
+            spec.id,
+            spec.family,
+            ", ".join(m.name for m in spec.fitness),
+            ", ".join(f.name for f in spec.fields),
+        )
+    console.print(table)
+
+
+@app.command()
+def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
+    """What happened in a run, iteration by iteration."""
+    from rewardsmith.agent.run_summary import summarize_run
+    from rewardsmith.store import RunStore
+
+    try:
+        store = RunStore.open(run)
+    except UserError as exc:
+        _fail(str(exc))
+    summary = summarize_run(store)
+    meta = summary["run"]
+    console.print(
+        f"[bold]{store.root}[/]: {meta.get('task')} ({meta.get('status')}): "
+        f"{meta.get('description')}",
+        highlight=False,
+    )
+    for it in summary["iterations"]:
+        table = Table(title=f"iteration {it['index']}", title_justify="left")
+        for col in ("cand", "id", "status", "fitness", "notes"):
+            table.add_column(col)
+        for c in it["candidates"]:
+            mark = " *" if c["best"] else ""
+            table.add_row(
+                f"{c['slot']:02d}{mark}", c["id"], c["status"], _fmt(c["fitness"]), c["notes"]
+            )
+        console.print(table)
+        for alert in it["alerts"]:
+            console.print(f"[bold yellow]{alert}[/]", highlight=False)
+        if not it["finished"]:
+            console.print("[dim](unfinished: `rewardsmith resume` completes it)[/]")
+    report = summary.get("report")
+    if report:
+        _print_report(report, store)
+
+
+@app.command()
+def doctor() -> None:
+    """Which protections and backends are active on this machine."""
+    from rewardsmith.sandbox.runner import sandbox_capabilities
+
+    table = Table("check", "status")
+    for name, value in sandbox_capabilities().items():
+        table.add_row(name, str(value))
+    table.add_row("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl (default)"))
+    table.add_row("cpu cores", str(os.cpu_count()))
+    console.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except UserError as exc:  # raised outside a command's own handling
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

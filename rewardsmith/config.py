@@ -1,0 +1,205 @@
+"""The one typed configuration of a synthesis run.
+
+Values come from, in rising priority: the defaults below, a TOML file (``--config``),
+``REWARDSMITH_*`` environment variables, and CLI flags. The resolved config is saved
+into ``run.json`` so a run can be resumed or repeated exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.envs.spec import BUDGET_NAMES
+from rewardsmith.errors import UserError
+
+MAX_DESCRIPTION_CHARS = 4000
+MAX_BUDGET_STEPS = 1_000_000_000
+MIN_BUDGET_STEPS = 1_000
+
+
+@dataclass
+class SynthConfig:
+    """Everything that decides what a synthesis run does.
+
+    Args:
+        env: Built-in task id (``rewardsmith tasks`` lists them).
+        task: Behaviour in words (default: the task's own description).
+        fitness: Fitness measure name (default: the task's first).
+        model: litellm model string; ``None`` uses the offline designer.
+        api_base: Base URL of an OpenAI-compatible server.
+        temperature: Sampling temperature of the model.
+        iterations: Design-train-reflect rounds.
+        samples: Candidates per iteration (default 8 with a model, 4 offline).
+        budget: ``smoke``, ``quick``, ``full`` or a number of env steps per candidate.
+        seed: Root seed; every training seed is derived from it.
+        out: Folder that holds run folders.
+        workers: Trainings at once (default: one per core).
+        eval_seeds: Seeds of the final evaluation of the best reward and the baselines.
+        llm_critic: Have the model review each candidate before training.
+        max_revisions: Tries to repair a rejected candidate before giving up on it.
+    """
+
+    env: str = ""
+    task: str | None = None
+    fitness: str | None = None
+    model: str | None = None
+    api_base: str | None = None
+    temperature: float = 1.0
+    iterations: int = 5
+    samples: int | None = None
+    budget: str = "quick"
+    seed: int = 0
+    out: str = "runs"
+    workers: int | None = None
+    eval_seeds: int = 3
+    llm_critic: bool = False
+    max_revisions: int = 2
+
+    @property
+    def n_samples(self) -> int:
+        """Candidates per iteration, with the designer-dependent default."""
+        if self.samples is not None:
+            return self.samples
+        return 8 if self.model else 4
+
+    @property
+    def budget_value(self) -> str | int:
+        """The budget as a preset name or a number of env steps."""
+        return int(self.budget) if self.budget.isdigit() else self.budget
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``run.json``."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SynthConfig:
+        """Inverse of :meth:`to_json` (unknown keys are ignored, for older runs)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def validate(self) -> None:
+        """Check every value against its rule.
+
+        Raises:
+            UserError: The first bad value, with its rule and fix.
+        """
+        if not self.env:
+            raise UserError("no env given; pass --env ID (see `rewardsmith tasks`)")
+        if self.task is not None:
+            if not self.task.strip():
+                raise UserError("--task is empty; describe the behaviour in words, or omit it")
+            if len(self.task) > MAX_DESCRIPTION_CHARS:
+                raise UserError(
+                    f"--task is {len(self.task)} characters long; keep it under "
+                    f"{MAX_DESCRIPTION_CHARS} (describe the behaviour, not the code)"
+                )
+        _check_range("--iterations", self.iterations, 1, 100)
+        if self.samples is not None:
+            _check_range("--samples", self.samples, 1, 64)
+        _check_range("--eval-seeds", self.eval_seeds, 0, 20)
+        _check_range("--max-revisions", self.max_revisions, 0, 10)
+        if self.workers is not None:
+            _check_range("--workers", self.workers, 1, 1024)
+        if not 0.0 <= self.temperature <= 2.0:
+            raise UserError(f"--temperature must be in [0, 2], got {self.temperature}")
+        self.budget = normalise_budget(self.budget)
+        if self.llm_critic and not self.model:
+            raise UserError("--llm-critic needs a model; pass --model or drop --llm-critic")
+        if self.api_base and not self.api_base.startswith(("http://", "https://")):
+            raise UserError(f"--api-base must be an http(s) URL, got {self.api_base!r}")
+
+
+def normalise_budget(value: str | int) -> str:
+    """Validate a budget (a preset name or a step count) and return it as text.
+
+    Raises:
+        UserError: Unknown name, or a step count outside the sensible range.
+    """
+    text = str(value).strip().lower().replace("_", "")
+    if text in BUDGET_NAMES:
+        return text
+    multiplier = 1
+    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
+        if text.endswith(suffix):
+            text, multiplier = text[:-1], factor
+    try:
+        steps = int(float(text) * multiplier)
+    except ValueError:
+        raise UserError(
+            f"--budget {value!r} is neither smoke, quick, full nor a number of env steps "
+            "(e.g. 50000 or 50k)"
+        ) from None
+    if not MIN_BUDGET_STEPS <= steps <= MAX_BUDGET_STEPS:
+        raise UserError(
+            f"--budget {value!r} must be between {MIN_BUDGET_STEPS} and {MAX_BUDGET_STEPS} "
+            "env steps"
+        )
+    return str(steps)
+
+
+def _check_range(flag: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise UserError(f"{flag} must be between {low} and {high}, got {value}")
+
+
+def _coerce(name: str, raw: str) -> Any:
+    field_types = {f.name: f.type for f in fields(SynthConfig)}
+    kind = str(field_types[name])
+    try:
+        if "bool" in kind:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise UserError(f"REWARDSMITH_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def load_config(
+    cli: Mapping[str, Any],
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SynthConfig:
+    """Merge defaults, a TOML file, ``REWARDSMITH_*`` variables and CLI values.
+
+    Args:
+        cli: Values given on the command line (``None`` means "not given").
+        config_file: TOML file with the same keys, at top level or under ``[synthesize]``.
+        environ: Environment (default ``os.environ``).
+
+    Raises:
+        UserError: Unreadable file, unknown keys, or values of the wrong type.
+    """
+    known = {f.name for f in fields(SynthConfig)}
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(config_file.read_text())
+        except OSError as exc:
+            raise UserError(f"cannot read config file {str(config_file)!r}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"config file {str(config_file)!r} is not valid TOML: {exc}") from exc
+        data = data.get("synthesize", data)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(
+                f"config file {str(config_file)!r} has unknown keys {unknown}; "
+                f"known keys: {sorted(known)}"
+            )
+        values.update(data)
+    env = os.environ if environ is None else environ
+    for name in known:
+        raw = env.get(f"REWARDSMITH_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    values.update({k: v for k, v in cli.items() if v is not None})
+    if "budget" in values:
+        values["budget"] = str(values["budget"])
+    return SynthConfig(**values)

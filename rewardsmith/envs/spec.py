@@ -1,0 +1,154 @@
+"""What a task is: the env, the named state fields a reward may read, how success is measured.
+
+A :class:`TaskSpec` is the only thing the rest of rewardsmith knows about an environment.
+The designer sees field names, units and meanings and the fitness measure's name and
+meaning; it never sees the fitness code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+#: Values of one env's state fields at one moment (floats or small arrays).
+Fields = Mapping[str, Any]
+#: Reads one (unwrapped) env's state after a reset or step: ``extract(env, obs, action)``.
+Extractor = Callable[[Any, np.ndarray, Any], dict[str, Any]]
+#: Per-step fitness term: ``step(prev_fields, fields, native_reward)``.
+FitnessStep = Callable[[Fields, Fields, float], float]
+
+BUDGET_NAMES = ("smoke", "quick", "full")
+
+
+@dataclass(frozen=True)
+class StateField:
+    """One named quantity a reward may read.
+
+    Args:
+        name: Python identifier used as a ``compute_reward`` parameter.
+        shape: Per-env shape (``()`` for a scalar); the reward receives ``(n, *shape)``.
+        unit: Physical unit, e.g. ``"m/s"``, or ``"-"`` when unitless.
+        meaning: One sentence a designer can act on.
+        tags: Machine-readable roles for the offline designer, e.g. ``"forward_velocity"``,
+            ``"x_position"``, ``"height"``, ``"angle"``, ``"angular_velocity"``, ``"upright"``.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    unit: str
+    meaning: str
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FitnessMeasure:
+    """The task's own measure of success for one behaviour.
+
+    The per-step value is accumulated over an episode with ``aggregate``; the sparse
+    baseline trains on the per-step value alone as its reward.
+
+    Args:
+        name: Identifier users pass to ``--fitness``.
+        meaning: What it measures, shown to the designer.
+        unit: Unit of the episode value.
+        step: Per-step term, from the fields before and after the step and the env reward.
+        aggregate: How per-step terms become the episode value.
+        success_threshold: Episode value at or above which the behaviour counts as achieved.
+    """
+
+    name: str
+    meaning: str
+    unit: str
+    step: FitnessStep
+    aggregate: Literal["sum", "mean", "last", "max"]
+    success_threshold: float
+
+
+@dataclass(frozen=True)
+class PPOPreset:
+    """A training budget with the PPO settings that go with it (RL-Zoo style).
+
+    Args:
+        total_timesteps: Env steps of training.
+        n_envs: Parallel envs in one (single-process) vector env.
+        ppo: Keyword arguments for ``stable_baselines3.PPO`` (``policy_kwargs`` as plain data).
+        normalize: Wrap in ``VecNormalize`` (observations and rewards).
+        eval_episodes: Deterministic episodes per fitness checkpoint.
+        checkpoints: How many times fitness is measured during training.
+    """
+
+    total_timesteps: int
+    n_envs: int
+    ppo: Mapping[str, Any]
+    normalize: bool = False
+    eval_episodes: int = 5
+    checkpoints: int = 10
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A built-in or user-declared task.
+
+    Args:
+        id: Registry id, usually the gymnasium id (``"HalfCheetah-v5"``).
+        env_id: Gymnasium id passed to ``gymnasium.make``.
+        description: Default behaviour in words.
+        fields: State fields available to ``compute_reward`` (``action`` is always there too).
+        extract: Reads the fields from one unwrapped env.
+        fitness: Measures of success; the first is the default.
+        presets: ``smoke`` / ``quick`` / ``full`` budgets.
+        action_meaning: What the action vector does, for the designer.
+        termination: When episodes end early, for the designer ("" when they never do).
+        native_reward: Whether the env's own reward is a meaningful baseline.
+        env_kwargs: Extra keyword arguments for ``gymnasium.make``.
+        family: ``"classic"``, ``"mujoco"`` or ``"box2d"``.
+    """
+
+    id: str
+    env_id: str
+    description: str
+    fields: tuple[StateField, ...]
+    extract: Extractor
+    fitness: tuple[FitnessMeasure, ...]
+    presets: Mapping[str, PPOPreset]
+    action_meaning: str
+    termination: str = ""
+    native_reward: bool = True
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    family: str = "classic"
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Names a reward may take as parameters, ``action`` included."""
+        return tuple(f.name for f in self.fields) + ("action",)
+
+    def get_fitness(self, name: str | None = None) -> FitnessMeasure:
+        """The fitness measure called ``name`` (the default one when ``None``).
+
+        Raises:
+            KeyError: With the available names, when ``name`` is unknown.
+        """
+        if name is None:
+            return self.fitness[0]
+        for measure in self.fitness:
+            if measure.name == name:
+                return measure
+        known = ", ".join(m.name for m in self.fitness)
+        raise KeyError(f"task {self.id!r} has no fitness {name!r}; choose one of: {known}")
+
+    def preset(self, budget: str | int) -> PPOPreset:
+        """The preset for a named budget, or ``quick`` rescaled to ``budget`` env steps."""
+        if isinstance(budget, int):
+            base = self.presets["quick"]
+            return PPOPreset(
+                total_timesteps=budget,
+                n_envs=base.n_envs,
+                ppo=base.ppo,
+                normalize=base.normalize,
+                eval_episodes=base.eval_episodes,
+                checkpoints=base.checkpoints,
+            )
+        return self.presets[budget]

@@ -1,0 +1,99 @@
+"""A gymnasium wrapper that reads the task's state fields and measures its fitness.
+
+Fields are read from the simulator after every reset and step and passed on in
+``info["fields"]``; the reward VecEnv wrapper stacks them across envs and calls the
+candidate reward once per vector step. At the end of an episode ``info["episode"]``
+holds the episode's fitness, native return, length and how it ended.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
+
+RewardMode = Literal["native", "sparse", "candidate"]
+
+
+class TaskWrapper(gym.Wrapper):
+    """Expose ``spec``'s state fields and accumulate ``measure`` per episode.
+
+    Args:
+        env: The env made from ``spec.env_id``.
+        spec: The task.
+        measure: Which fitness to accumulate.
+        reward_mode: ``"native"`` keeps the env reward, ``"sparse"`` replaces it with the
+            fitness step, ``"candidate"`` keeps it (the VecEnv wrapper replaces it later).
+    """
+
+    def __init__(
+        self, env: gym.Env, spec: TaskSpec, measure: FitnessMeasure, reward_mode: RewardMode
+    ) -> None:
+        super().__init__(env)
+        self.spec_ = spec
+        self.measure = measure
+        self.reward_mode = reward_mode
+        self._fields: dict[str, Any] = {}
+        self._terms: list[float] = []
+        self._native_return = 0.0
+
+    def _read(self, obs: np.ndarray, action: Any) -> dict[str, Any]:
+        return self.spec_.extract(self.env.unwrapped, obs, action)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and the episode accumulators."""
+        obs, info = self.env.reset(**kwargs)
+        self._fields = self._read(obs, None)
+        self._terms = []
+        self._native_return = 0.0
+        info["fields"] = self._fields
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step, read the fields, add the fitness term; report the episode at its end."""
+        obs, native, terminated, truncated, info = self.env.step(action)
+        fields = self._read(obs, action)
+        term = float(self.measure.step(self._fields, fields, float(native)))
+        self._fields = fields
+        self._terms.append(term)
+        self._native_return += float(native)
+        info["fields"] = fields
+        info["fitness_step"] = term
+        if terminated or truncated:
+            info["episode_stats"] = {
+                "fitness": aggregate(self._terms, self.measure.aggregate),
+                "native_return": self._native_return,
+                "length": len(self._terms),
+                "ended_by": "termination" if terminated else "time limit",
+            }
+        reward = term if self.reward_mode == "sparse" else float(native)
+        return obs, reward, terminated, truncated, info
+
+
+def aggregate(terms: list[float], how: str) -> float:
+    """Reduce per-step fitness terms to an episode value."""
+    if not terms:
+        return 0.0
+    if how == "sum":
+        return float(np.sum(terms))
+    if how == "mean":
+        return float(np.mean(terms))
+    if how == "last":
+        return float(terms[-1])
+    if how == "max":
+        return float(np.max(terms))
+    raise ValueError(f"unknown aggregate {how!r}; use sum, mean, last or max")
+
+
+def make_task_env(
+    spec: TaskSpec,
+    fitness: str | None = None,
+    reward_mode: RewardMode = "candidate",
+    render_mode: str | None = None,
+) -> TaskWrapper:
+    """Make ``spec``'s env wrapped in :class:`TaskWrapper`."""
+    env = gym.make(spec.env_id, render_mode=render_mode, **dict(spec.env_kwargs))
+    return TaskWrapper(env, spec, spec.get_fitness(fitness), reward_mode)

@@ -1,0 +1,237 @@
+"""OS limits for sandboxed processes: rlimits, a private network namespace, and detection.
+
+Everything here runs either in the parent (building the limits, probing what the OS
+offers) or in the forked child between ``fork`` and ``exec`` (applying them).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import logging
+import math
+import os
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+_SYS_LANDLOCK_CREATE_RULESET = 444  # same number on every Linux architecture
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+_PR_GET_SECCOMP = 21
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed process.
+
+    Args:
+        cpu_seconds: CPU time (``RLIMIT_CPU``); the process gets SIGXCPU, then SIGKILL
+            5 s later. ``None``: unlimited.
+        address_space_mb: Virtual memory (``RLIMIT_AS``). A process that imports torch and
+            SB3 and trains PPO on HalfCheetah peaked at 0.85 GB here (0.96 GB without the
+            one-thread settings), so 4096 leaves a wide margin while stopping runaway
+            allocations.
+        file_size_mb: Largest file the process may write (``RLIMIT_FSIZE``).
+        max_processes: ``RLIMIT_NPROC``. ``None`` by default: Linux counts every process
+            and thread of the user system-wide (and ignores the limit for root), so a fixed
+            number either breaks the worker on a busy desktop or binds nothing. The guard
+            against fork bombs is that reward code cannot import ``os`` or ``subprocess``.
+        wall_seconds: Wall-clock limit; the whole process group is killed after it.
+        network: Allow network access. ``False`` puts the process in a new network
+            namespace (no interfaces but a down loopback) where the OS allows it.
+
+    """
+
+    cpu_seconds: int | None
+    address_space_mb: int | None = 4096
+    file_size_mb: int | None = 256
+    max_processes: int | None = None
+    wall_seconds: float | None = None
+    network: bool = False
+
+    @classmethod
+    def for_check(cls) -> Limits:
+        """Limits for the critic's check: seconds of CPU, a minute of wall time."""
+        return cls(cpu_seconds=20, wall_seconds=60.0)
+
+    @classmethod
+    def for_training(cls, budget_seconds: float) -> Limits:
+        """Limits for a training worker expected to need ``budget_seconds`` on one core.
+
+        CPU gets twice the budget plus a minute (imports, evaluation, video); wall time
+        gets three times plus two minutes, since parallel workers share the cores.
+        """
+        return cls(
+            cpu_seconds=math.ceil(2 * budget_seconds + 60),
+            wall_seconds=3 * budget_seconds + 120,
+        )
+
+
+
+#: Exit status of the launcher when it could not enter the network namespace.
+SETUP_FAILED = 121
+
+# The launcher runs as `python -I -S -c _LAUNCHER spec argv...`: it sets the rlimits and
+# enters the namespaces, then execs the real command in the same process. A separate
+# single-threaded process is used rather than subprocess's preexec_fn, which can deadlock
+# when the parent has threads (the job executor runs several jobs from a thread pool).
+_LAUNCHER = """
+import ctypes, json, os, resource, sys
+spec = json.loads(sys.argv[1])
+for which, soft, hard in spec["rlimits"]:
+    _, cap = resource.getrlimit(which)
+    if cap != resource.RLIM_INFINITY:
+        soft, hard = min(soft, cap), min(hard, cap)
+    resource.setrlimit(which, (soft, hard))
+flags = spec["unshare"]
+if flags:
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(ctypes.c_int(flags)) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        if flags & %(newuser)d:
+            for path, text in (
+                ("/proc/self/setgroups", "deny"),
+                ("/proc/self/uid_map", f"{uid} {uid} 1"),
+                ("/proc/self/gid_map", f"{gid} {gid} 1"),
+            ):
+                with open(path, "w") as fh:
+                    fh.write(text)
+    except OSError as exc:
+        sys.stderr.write(f"rewardsmith sandbox: could not unshare: {exc}\\n")
+        sys.exit(%(failed)d)
+os.execvp(sys.argv[2], sys.argv[2:])
+""" % {"newuser": CLONE_NEWUSER, "failed": SETUP_FAILED}
+
+
+def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
+    """``(resource, soft, hard)`` triples.
+
+    Hard equals soft, so the process cannot lift a limit again; except for CPU, where
+    SIGXCPU at the soft limit says "CPU limit" clearly and SIGKILL follows 5 s later.
+    """
+    mb = 1024 * 1024
+    table = [(resource.RLIMIT_CORE, 0, 0)]  # no core dumps of untrusted code
+    if limits.cpu_seconds is not None:
+        cpu = max(1, int(limits.cpu_seconds))
+        table.append((resource.RLIMIT_CPU, cpu, cpu + 5))
+    if limits.address_space_mb is not None:
+        size = int(limits.address_space_mb) * mb
+        table.append((resource.RLIMIT_AS, size, size))
+    if limits.file_size_mb is not None:
+        size = int(limits.file_size_mb) * mb
+        table.append((resource.RLIMIT_FSIZE, size, size))
+    if limits.max_processes is not None:
+        count = int(limits.max_processes)
+        table.append((resource.RLIMIT_NPROC, count, count))
+    return table
+
+
+def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[str]:
+    """Wrap ``argv`` so it starts under ``limits`` and in new namespaces.
+
+    The wrapper is a short Python launcher that exits with :data:`SETUP_FAILED` when
+    ``unshare_flags`` cannot be applied, and otherwise becomes ``argv`` (same process).
+
+    Args:
+        argv: The command to run.
+        limits: The rlimits to set.
+        unshare_flags: ``unshare(2)`` flags (0: stay in the parent's namespaces).
+
+    """
+    spec = {"rlimits": _rlimit_table(limits), "unshare": unshare_flags}
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *argv]
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _probe_unshare(flags: int) -> str:
+    """Try ``flags`` with the launcher in a throwaway child; "" on success, else why not."""
+    argv = launch_command([sys.executable, "-I", "-S", "-c", ""], Limits(None), flags)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if proc.returncode == 0:
+        return ""
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {proc.returncode}"
+
+
+@functools.cache
+def network_isolation() -> tuple[int, str]:
+    """How this machine can cut a child off the network: ``(unshare flags, description)``.
+
+    Flags are 0 when no method works; the description then says why. Probed once per
+    process with a throwaway child.
+    """
+    if _libc() is None:
+        return 0, "unavailable: not Linux"
+    attempts = [(CLONE_NEWNET, "network namespace")]
+    if os.geteuid() != 0:
+        # Unprivileged users need a user namespace to own the network namespace.
+        attempts = [(CLONE_NEWUSER | CLONE_NEWNET, "user + network namespace")]
+    reasons = []
+    for flags, name in attempts:
+        reason = _probe_unshare(flags)
+        if not reason:
+            return flags, name
+        reasons.append(f"{name}: {reason}")
+    return 0, "unavailable: " + "; ".join(reasons)
+
+
+def _landlock_abi() -> int:
+    libc = _libc()
+    if libc is None:
+        return 0
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(
+        ctypes.c_long(_SYS_LANDLOCK_CREATE_RULESET),
+        None,
+        ctypes.c_size_t(0),
+        ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION),
+    )
+    return max(0, int(abi))
+
+
+def _seccomp_available() -> bool:
+    libc = _libc()
+    return libc is not None and libc.prctl(ctypes.c_int(_PR_GET_SECCOMP), 0, 0, 0, 0) >= 0
+
+
+def sandbox_capabilities() -> dict[str, bool | str]:
+    """Which sandbox layers this machine offers, for ``rewardsmith doctor``.
+
+    Keys: ``platform``; ``rlimits`` (CPU, memory and file-size limits are enforced);
+    ``process_limit`` (``RLIMIT_NPROC`` binds: false for root); ``network_isolation``
+    and ``network_isolation_method``; ``landlock`` and ``landlock_abi`` (detected, not
+    yet applied); ``seccomp`` (detected, not yet applied).
+    """
+    flags, method = network_isolation()
+    abi = _landlock_abi()
+    linux = sys.platform.startswith("linux")
+    return {
+        "platform": sys.platform,
+        "rlimits": linux,
+        "process_limit": linux and os.geteuid() != 0,
+        "network_isolation": bool(flags),
+        "network_isolation_method": method,
+        "landlock": abi > 0,
+        "landlock_abi": str(abi) if abi else "unavailable",
+        "seccomp": _seccomp_available(),
+    }

@@ -1,0 +1,147 @@
+"""The run folder on disk: atomic writes and reads; no logic about what the files mean.
+
+Layout (see DESIGN.md)::
+
+    runs/<run-id>/
+      run.json                 config, task, versions, seed, status
+      transitions.npz          random-rollout transitions for the critic
+      iter_00/
+        prompt.md  response_00.md ...
+        candidates.json        the iteration's candidates (written once all are checked)
+        cand_00/ reward.py critic.json metrics.csv fitness.json policy.zip
+        feedback.md            what the next iteration is told
+        iteration.json         the finished iteration (written last)
+      best/ reward.py report.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.errors import UserError
+
+RUN_FILE = "run.json"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    write_atomic(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(path.read_text())
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+class RunStore:
+    """Paths and atomic I/O for one run folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, out: Path, run_id: str) -> RunStore:
+        """Make a new run folder ``out/run_id``, checking first that ``out`` is writable.
+
+        Raises:
+            UserError: ``out`` cannot be created or written, or the run exists.
+        """
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".rewardsmith-write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(
+                f"cannot write to output folder {str(out)!r} ({exc.strerror}); "
+                "pass a writable folder with --out"
+            ) from exc
+        root = out / run_id
+        if root.exists():
+            raise UserError(f"run folder {str(root)!r} already exists; use `rewardsmith resume`")
+        root.mkdir()
+        return cls(root)
+
+    @classmethod
+    def open(cls, root: Path) -> RunStore:
+        """Open an existing run folder.
+
+        Raises:
+            UserError: ``root`` is not a run folder.
+        """
+        if not (root / RUN_FILE).is_file():
+            raise UserError(
+                f"{str(root)!r} is not a rewardsmith run folder (no {RUN_FILE}); "
+                "pass a folder under runs/ made by `rewardsmith synthesize`"
+            )
+        try:
+            read_json(root / RUN_FILE)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"{str(root / RUN_FILE)!r} is unreadable ({exc})") from exc
+        return cls(root)
+
+    # Paths -------------------------------------------------------------------------------
+    def iter_dir(self, index: int) -> Path:
+        """``iter_NN`` folder of iteration ``index``."""
+        return self.root / f"iter_{index:02d}"
+
+    def cand_dir(self, iteration: int, slot: int) -> Path:
+        """``iter_NN/cand_MM`` folder of a candidate."""
+        return self.iter_dir(iteration) / f"cand_{slot:02d}"
+
+    @property
+    def best_dir(self) -> Path:
+        """``best/`` folder."""
+        return self.root / "best"
+
+    # I/O -----------------------------------------------------------------------------------
+    def read_run(self) -> dict[str, Any]:
+        """Contents of ``run.json``."""
+        return read_json(self.root / RUN_FILE)
+
+    def write_run(self, data: dict[str, Any]) -> None:
+        """Replace ``run.json``."""
+        write_json(self.root / RUN_FILE, data)
+
+    def update_run(self, **changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into ``run.json`` and return the result."""
+        data = self.read_run()
+        data.update(changes)
+        self.write_run(data)
+        return data
+
+    def list_iterations(self) -> list[int]:
+        """Indexes of the iteration folders present, in order."""
+        found = []
+        for path in self.root.glob("iter_*"):
+            suffix = path.name[5:]
+            if path.is_dir() and suffix.isdigit():
+                found.append(int(suffix))
+        return sorted(found)

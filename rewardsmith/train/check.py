@@ -1,0 +1,247 @@
+"""The critic's dynamic check; runs inside the sandboxed worker (``kind="check"``).
+
+The candidate reward is loaded with restricted builtins and called on recorded
+transitions of random play, ``n_envs`` at a time, exactly as training will call it.
+Every distinct failure becomes one readable problem: exceptions with the line of reward
+code that raised, broken outputs with the inputs that produced them, a reward that never
+changes, missing components, and a reward too slow next to the simulator.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from rewardsmith.sandbox.loader import REWARD_FILENAME, load_reward
+from rewardsmith.train.contract import RewardContractError, call_reward, reward_parameters
+
+#: Failed batches after which the check stops calling the reward.
+MAX_FAILED_BATCHES = 5
+
+
+def _code_line(source: str, lineno: int) -> str:
+    lines = source.splitlines()
+    return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+
+
+def _describe_exception(exc: BaseException, source: str) -> tuple[str, str]:
+    """Return ``(key, text)``: the key identifies the same failure across batches."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == REWARD_FILENAME]
+    where = ""
+    lineno: int | None = None
+    if frames:
+        lineno = frames[-1].lineno
+    elif isinstance(exc, SyntaxError) and exc.filename == REWARD_FILENAME:
+        lineno = exc.lineno
+    if lineno:
+        where = f" at line {lineno}"
+        code = _code_line(source, lineno)
+        if code:
+            where += f" (`{code}`)"
+    message = " ".join(str(exc).split())[:300]
+    key = f"{type(exc).__name__}:{lineno}:{message}"
+    return key, f"{type(exc).__name__}: {message}{where}"
+
+
+def _format_inputs(
+    row: int, fields: dict[str, np.ndarray], action: np.ndarray, params: list[str]
+) -> str:
+    parts = []
+    for name in params:
+        source = action if name == "action" else fields.get(name)
+        if source is None:
+            continue
+        value = np.asarray(source[row])
+        text = np.array2string(value, precision=4, threshold=6, separator=", ")
+        parts.append(f"{name}={text}")
+    return ", ".join(parts)[:300]
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    return {
+        "min": float(values.min()),
+        "mean": float(values.mean()),
+        "max": float(values.max()),
+        "std": float(values.std()),
+    }
+
+
+def _batches(total: int, n_envs: int) -> list[tuple[int, int]]:
+    if total <= n_envs:
+        return [(0, total)]
+    return [(start, start + n_envs) for start in range(0, total - n_envs + 1, n_envs)]
+
+
+class _Failures:
+    """Distinct failures with how often each happened, in the order first seen."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[Any]] = {}
+        self.batches = 0
+
+    def add(self, key: str, text: str) -> None:
+        self.batches += 1
+        entry = self.items.setdefault(key, [text, 0])
+        entry[1] += 1
+
+    def messages(self, calls: int) -> list[str]:
+        return [
+            text if count == 1 else f"{text} (in {count} of {calls} batches tried)"
+            for text, count in self.items.values()
+        ]
+
+
+def _slow_problem(
+    per_call: float, n_envs: int, step_seconds: float, fraction: float, floor: float
+) -> str | None:
+    env_time = n_envs * step_seconds
+    budget = max(fraction * env_time, floor)
+    if per_call <= budget:
+        return None
+    return (
+        f"the reward is too slow: one call for a batch of {n_envs} envs takes "
+        f"{per_call * 1e3:.3f} ms, while {n_envs} env steps take {env_time * 1e3:.3f} ms; "
+        f"the limit is {budget * 1e3:.3f} ms ({fraction:.0%} of the env's step time, at "
+        f"least {floor * 1e3:.3f} ms). Vectorise it: replace Python loops over envs or "
+        "elements with numpy operations on the whole batch"
+    )
+
+
+def run_check(job: dict[str, Any]) -> dict[str, Any]:
+    """Call the candidate reward on recorded transitions and report every problem.
+
+    Args:
+        job: ``source`` (reward code), ``params`` (allowed parameter names),
+            ``transitions`` (an ``.npz`` in the cwd: one array per field plus ``action``,
+            first axis the transitions, and optionally a scalar ``step_seconds``),
+            ``n_envs`` (batch size per call). Optional: ``slow_fraction`` (0.25: share of
+            the env step time the reward may take), ``min_call_budget_seconds`` (5e-4:
+            the time a call may always take), ``max_seconds`` (5: stop calling after
+            this much reward time).
+
+    Returns:
+        ``problems`` (readable strings; empty when the reward passed), ``components``
+        (names), ``per_call_seconds`` (median), ``reward_stats`` and ``component_stats``
+        (min/mean/max/std), ``calls``, ``transitions`` (checked) and ``files`` (none).
+
+    """
+    source: str = job["source"]
+    n_envs = max(1, int(job.get("n_envs", 8)))
+    fraction = float(job.get("slow_fraction", 0.25))
+    floor = float(job.get("min_call_budget_seconds", 5e-4))
+    max_seconds = float(job.get("max_seconds", 5.0))
+    allowed = list(job.get("params", []))
+
+    with np.load(job["transitions"], allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    step_seconds = float(arrays.pop("step_seconds")) if "step_seconds" in arrays else None
+    action = arrays.pop("action")
+    fields = arrays
+
+    report: dict[str, Any] = {
+        "problems": [],
+        "components": [],
+        "per_call_seconds": None,
+        "reward_stats": {},
+        "component_stats": {},
+        "calls": 0,
+        "transitions": 0,
+        "files": [],
+    }
+    problems: list[str] = report["problems"]
+
+    try:
+        params = reward_parameters(source)
+    except RewardContractError as exc:
+        problems.append(str(exc))
+        return report
+    unknown = [p for p in params if p not in allowed or (p != "action" and p not in fields)]
+    if unknown:
+        known = ", ".join(allowed) or ", ".join([*fields, "action"])
+        problems.append(
+            f"compute_reward takes {', '.join(map(repr, unknown))}, which this task does not "
+            f"provide; available: {known}"
+        )
+        return report
+    try:
+        fn = load_reward(source)
+    except Exception as exc:  # any failure of the module's own top-level code
+        _, text = _describe_exception(exc, source)
+        problems.append(f"loading the reward code failed with {text}")
+        return report
+
+    failures = _Failures()
+    times: list[float] = []
+    rewards: list[np.ndarray] = []
+    components: dict[str, list[np.ndarray]] = {}
+    names_seen: list[tuple[str, ...]] = []
+    spent = 0.0
+    calls = 0
+    with np.errstate(all="ignore"):  # non-finite results are reported, warnings add nothing
+        for start, stop in _batches(len(action), n_envs):
+            batch = {name: values[start:stop] for name, values in fields.items()}
+            began = time.perf_counter()
+            calls += 1
+            try:
+                reward, parts = call_reward(fn, batch, action[start:stop], params)
+            except RewardContractError as exc:
+                text = str(exc)
+                if exc.rows:
+                    row = exc.rows[0]
+                    inputs = _format_inputs(row, batch, action[start:stop], params)
+                    text += f"; e.g. at transition {start + row}: {inputs}"
+                # The same broken output differs between batches only in its counts.
+                failures.add(re.sub(r"\d+", "#", str(exc)), text)
+            except Exception as exc:  # the candidate's own error, reported with its line
+                key, text = _describe_exception(exc, source)
+                failures.add(key, f"compute_reward raised {text} on transitions {start}-{stop - 1}")
+            else:
+                times.append(time.perf_counter() - began)
+                rewards.append(reward)
+                names_seen.append(tuple(parts))
+                for name, values in parts.items():
+                    components.setdefault(name, []).append(values)
+            spent += time.perf_counter() - began
+            if failures.batches >= MAX_FAILED_BATCHES or spent >= max_seconds:
+                break
+
+    problems.extend(failures.messages(calls))
+    report["calls"] = calls
+    if not rewards:
+        return report
+
+    all_rewards = np.concatenate(rewards)
+    report["transitions"] = int(all_rewards.size)
+    report["reward_stats"] = _stats(all_rewards)
+    report["components"] = list(components)
+    report["component_stats"] = {k: _stats(np.concatenate(v)) for k, v in components.items()}
+    report["per_call_seconds"] = float(np.median(times))
+
+    mean = float(all_rewards.mean())
+    if float(np.ptp(all_rewards)) <= 1e-9 * max(1.0, abs(mean)):
+        problems.append(
+            f"the reward is the same value ({mean:.6g}) on all {all_rewards.size} transitions "
+            "of random play, so PPO gets no signal to learn from. Make it depend on the state: "
+            "add a dense shaping term that changes as the agent moves toward the goal"
+        )
+    if not components:
+        problems.append(
+            "compute_reward returns no components: return a dict of the named terms that make "
+            'up the reward (e.g. {"speed": speed, "energy": -energy}), so training can report '
+            "each term and the next iteration can see what each one did"
+        )
+    elif len(set(names_seen)) > 1:
+        variants = " vs ".join(str(list(v)) for v in dict.fromkeys(names_seen))
+        problems.append(
+            f"the component names change between calls ({variants}); return the same keys "
+            "every time (use 0.0 for a term that does not apply)"
+        )
+    if step_seconds is not None and step_seconds > 0:
+        slow = _slow_problem(report["per_call_seconds"], n_envs, step_seconds, fraction, floor)
+        if slow:
+            problems.append(slow)
+    return report

@@ -1,0 +1,180 @@
+"""The reward contract: how ``compute_reward`` is called and what it must return.
+
+``compute_reward`` takes state fields by name, each a numpy array whose first axis is
+the batch of ``n`` parallel envs (``action`` is ``(n, act_dim)`` for Box actions and
+``(n,)`` ints for Discrete ones). It returns ``(reward, components)``: ``reward`` of
+shape ``(n,)`` and ``components`` a dict of named terms, each of shape ``(n,)``. A
+component given as a plain number (a common habit) is broadcast to ``(n,)``; a reward
+of shape ``(n, 1)`` or a scalar reward is refused, because either usually hides a
+mistake about the batch axis. Every value must be finite.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+ENTRY_POINT = "compute_reward"
+
+
+class RewardContractError(ValueError):
+    """The reward broke the contract; the message is written for the reward's author.
+
+    Args:
+        message: What is wrong and how to fix it.
+        rows: Batch rows (env indices) the problem was seen in, when it is about values.
+
+    """
+
+    def __init__(self, message: str, rows: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.rows = list(rows)
+
+
+def reward_parameters(source: str) -> list[str]:
+    """Names of ``compute_reward``'s parameters in ``source``, in order.
+
+    Raises:
+        RewardContractError: The source does not parse or has no top-level
+            ``compute_reward``.
+
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise RewardContractError(
+            f"the reward code does not parse (line {exc.lineno}: {exc.msg})"
+        ) from exc
+    for node in reversed(tree.body):  # the last definition is the one that counts
+        if isinstance(node, ast.FunctionDef) and node.name == ENTRY_POINT:
+            args = node.args
+            return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    raise RewardContractError(f"the reward code defines no top-level function {ENTRY_POINT}()")
+
+
+def _as_float_array(value: Any, what: str) -> np.ndarray:
+    try:
+        # A copy: the result must not alias the input fields the caller keeps using.
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise RewardContractError(
+            f"{what} must be numbers (a numpy array), but it is a {type(value).__name__} "
+            f"that cannot be converted to float ({exc})"
+        ) from exc
+
+
+def _check_finite(values: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad).tolist()
+        kinds = sorted({"nan" if np.isnan(v) else "inf" for v in values[bad]})
+        raise RewardContractError(
+            f"{what} is not finite ({'/'.join(kinds)}) for {len(rows)} of {len(values)} envs; "
+            "guard divisions, logs and square roots (e.g. np.maximum(x, 1e-6), np.clip)",
+            rows=rows,
+        )
+
+
+def _check_reward(reward: Any, n: int) -> np.ndarray:
+    values = _as_float_array(reward, "the reward")
+    if values.shape == (n,):
+        _check_finite(values, "the reward")
+        return values
+    if values.ndim == 0:
+        raise RewardContractError(
+            f"the reward is a single number, but it must hold one value per env: shape ({n},). "
+            "Did you reduce over the batch axis? Use axis=-1 in sums/norms, and write "
+            "per-env conditions with np.where instead of if/else"
+        )
+    if values.shape == (n, 1):
+        raise RewardContractError(
+            f"the reward has shape {values.shape}, but it must be ({n},). Drop the last axis "
+            "(e.g. reward[:, 0]), or use a field of shape (n,) instead of slicing with [:, None]"
+        )
+    raise RewardContractError(
+        f"the reward has shape {values.shape}, but it must be ({n},): one value per env. "
+        "Arguments have the batch as their first axis; reduce the other axes (axis=-1)"
+    )
+
+
+def _check_components(components: Any, n: int) -> dict[str, np.ndarray]:
+    if not isinstance(components, Mapping):
+        raise RewardContractError(
+            "the second returned value must be a dict of named reward terms, e.g. "
+            f'{{"speed": speed, "energy": -energy}}, but it is a {type(components).__name__}'
+        )
+    checked: dict[str, np.ndarray] = {}
+    for name, value in components.items():
+        if not isinstance(name, str):
+            raise RewardContractError(
+                f"component names must be strings, but one is {name!r} ({type(name).__name__})"
+            )
+        what = f"component {name!r}"
+        values = _as_float_array(value, what)
+        if values.ndim == 0:
+            values = np.full(n, float(values))
+        elif values.shape != (n,):
+            raise RewardContractError(
+                f"{what} has shape {values.shape}, but it must be ({n},) (one value per env) "
+                "or a single number"
+            )
+        _check_finite(values, what)
+        checked[name] = values
+    return checked
+
+
+def call_reward(
+    fn: Callable[..., Any],
+    fields: Mapping[str, np.ndarray],
+    action: np.ndarray,
+    params: Sequence[str],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Call a reward function on one batch and check what it returns.
+
+    Args:
+        fn: The loaded ``compute_reward``.
+        fields: Batched state fields, ``name -> (n, *shape)`` arrays.
+        action: Batched actions, first axis ``n``.
+        params: The parameters ``fn`` takes (see :func:`reward_parameters`); only these
+            are passed, by name.
+
+    Returns:
+        ``(reward, components)`` as float64 arrays of shape ``(n,)`` (number components
+        broadcast).
+
+    Raises:
+        RewardContractError: A parameter is not a field, or the output breaks the contract.
+        Exception: Whatever ``fn`` itself raises, unchanged (its traceback points into the
+            reward code).
+
+    """
+    n = len(action)
+    kwargs: dict[str, Any] = {}
+    for name in params:
+        if name == "action":
+            kwargs[name] = action
+        elif name in fields:
+            kwargs[name] = fields[name]
+        else:
+            known = ", ".join([*fields, "action"])
+            raise RewardContractError(
+                f"compute_reward takes a parameter {name!r}, which is not a state field; "
+                f"available: {known}"
+            )
+    out = fn(**kwargs)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        if isinstance(out, (tuple, list)):
+            got = f"a {type(out).__name__} of {len(out)} values"
+        elif isinstance(out, np.ndarray):
+            got = f"only an array of shape {out.shape}"
+        else:
+            got = f"a {type(out).__name__}"
+        raise RewardContractError(
+            f"compute_reward must return a pair (reward, components), but it returned {got}. "
+            'End with e.g. `return total, {"speed": speed, "energy": -energy}`'
+        )
+    reward, components = out
+    return _check_reward(reward, n), _check_components(components, n)

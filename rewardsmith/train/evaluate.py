@@ -1,0 +1,81 @@
+"""Deterministic evaluation of a policy on the task's fitness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+
+@dataclass
+class Evaluation:
+    """What deterministic episodes of a policy showed.
+
+    Args:
+        fitness: Task fitness per episode.
+        returns: The training reward's return per episode (candidate, native or sparse).
+        native_returns: The env's own return per episode.
+        lengths: Episode lengths.
+        ended_by: How episodes ended (``termination`` or ``time limit``).
+        field_ranges: ``name -> [min, max]`` of each scalar field over all steps.
+    """
+
+    fitness: list[float] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    native_returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    ended_by: Counter[str] = field(default_factory=Counter)
+    field_ranges: dict[str, list[float]] = field(default_factory=dict)
+
+    def success_rate(self, threshold: float) -> float:
+        """Fraction of episodes whose fitness reached ``threshold``."""
+        if not self.fitness:
+            return 0.0
+        return float(np.mean([f >= threshold for f in self.fitness]))
+
+    def _track_fields(self, infos: list[dict[str, Any]]) -> None:
+        for info in infos:
+            for name, value in info.get("fields", {}).items():
+                if np.ndim(value) != 0:
+                    continue
+                v = float(value)
+                lo_hi = self.field_ranges.get(name)
+                if lo_hi is None:
+                    self.field_ranges[name] = [v, v]
+                else:
+                    lo_hi[0] = min(lo_hi[0], v)
+                    lo_hi[1] = max(lo_hi[1], v)
+
+
+def evaluate_policy(model: Any, venv: VecEnv, episodes: int, seed: int) -> Evaluation:
+    """Run ``episodes`` deterministic episodes spread evenly over ``venv``'s envs.
+
+    Each env runs a fixed share of episodes (as SB3's ``evaluate_policy`` does), so short
+    episodes do not crowd out long ones and bias the mean.
+    """
+    n = venv.num_envs
+    targets = np.array([(episodes + i) // n for i in range(n)])
+    counts = np.zeros(n, dtype=int)
+    running = np.zeros(n)
+    result = Evaluation()
+    venv.seed(seed)
+    obs = venv.reset()
+    while (counts < targets).any():
+        actions, _ = model.predict(obs, deterministic=True)
+        obs, rewards, dones, infos = venv.step(actions)
+        running += rewards
+        result._track_fields(infos)
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                stats = infos[i]["episode_stats"]
+                result.fitness.append(float(stats["fitness"]))
+                result.native_returns.append(float(stats["native_return"]))
+                result.lengths.append(int(stats["length"]))
+                result.ended_by[stats["ended_by"]] += 1
+                result.returns.append(float(running[i]))
+                counts[i] += 1
+            running[i] = 0.0
+    return result

@@ -1,0 +1,117 @@
+"""Where worker jobs run: the loop hands jobs to an :class:`Executor` and gets outcomes back.
+
+``LocalExecutor`` runs up to ``workers`` sandboxed worker processes on this machine.
+A Ray executor (for clusters) implements the same two methods, so swapping it in
+changes no other module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.train.jobs import JobOutcome, run_job
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One unit of work for a worker.
+
+    Args:
+        key: Caller's name for it (e.g. ``"iter_01/cand_03"``), echoed back with the outcome.
+        spec: The JSON job the worker runs.
+        limits: Sandbox limits.
+        keep_dir: Where its output files go.
+        inputs: Files copied into the worker's folder, ``name -> path``.
+    """
+
+    key: str
+    spec: dict[str, Any]
+    limits: Limits
+    keep_dir: Path | None = None
+    inputs: dict[str, Path] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    """Runs jobs; yields ``(job, outcome)`` pairs as they finish, in any order."""
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+        """Run every job and yield each one's outcome when it is done."""
+        ...
+
+    def close(self) -> None:
+        """Release workers."""
+        ...
+
+
+def default_workers() -> int:
+    """One worker per core: each training uses one torch thread."""
+    return max(1, os.cpu_count() or 1)
+
+
+class LocalExecutor:
+    """Run jobs as sandboxed child processes, ``workers`` at a time.
+
+    Args:
+        workers: Most jobs at once (default: one per core).
+        retries: How often a job whose worker died (signal, crash) is tried again.
+        on_start: Called with a job when it starts (for progress displays).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        retries: int = 1,
+        on_start: Callable[[Job], None] | None = None,
+    ) -> None:
+        self.workers = workers or default_workers()
+        self.retries = retries
+        self.on_start = on_start
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rs-job")
+
+    def _run_one(self, job: Job) -> JobOutcome:
+        if self.on_start is not None:
+            self.on_start(job)
+        outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs)
+        tries = 0
+        # A worker that wrote a result failed for a reason it reported (the reward broke);
+        # one that died without a result may have been a passing fault, so it gets another go.
+        while not outcome.ok and not outcome.result and tries < self.retries:
+            tries += 1
+            logger.warning("job %s died (%s); retrying", job.key, outcome.error)
+            outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs)
+        if tries and not outcome.ok:
+            outcome.error = f"{outcome.error} (after {tries + 1} tries)"
+        return outcome
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+        """Run ``jobs`` concurrently and yield each outcome as it finishes."""
+        futures: dict[Future[JobOutcome], Job] = {
+            self._pool.submit(self._run_one, job): job for job in jobs
+        }
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop accepting jobs; running ones finish."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def describe_outcome(outcome: JobOutcome) -> str:
+    """A one-line summary of a job outcome for logs."""
+    if outcome.ok:
+        return json.dumps({k: outcome.result.get(k) for k in ("fitness", "steps")})
+    return outcome.error

@@ -1,0 +1,82 @@
+"""Run one worker job (probe, check, train) in a sandboxed child process.
+
+The parent never executes candidate code: it writes ``job.json`` into a private temp
+folder, starts ``python -m rewardsmith.train.worker job.json`` there under the sandbox's
+limits, and reads back ``result.json`` plus whatever files the job produced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.sandbox.runner import Limits, run_sandboxed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobOutcome:
+    """What a worker job left behind.
+
+    Args:
+        ok: The worker wrote a result and exited 0.
+        result: The worker's ``result.json`` (empty when it wrote none).
+        error: One line saying why the job failed (empty when ``ok``).
+        files: Files the job produced, already moved to ``keep_dir``.
+        stderr_tail: The end of the worker's stderr, for diagnosis.
+    """
+
+    ok: bool
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    files: list[Path] = field(default_factory=list)
+    stderr_tail: str = ""
+
+
+def run_job(
+    job: dict[str, Any],
+    limits: Limits,
+    keep_dir: Path | None = None,
+    inputs: dict[str, Path] | None = None,
+) -> JobOutcome:
+    """Run ``job`` in a fresh sandboxed worker process and collect its outputs.
+
+    Args:
+        job: JSON-serialisable job; ``job["kind"]`` picks the worker function.
+        limits: Sandbox limits for the worker.
+        keep_dir: Where the job's output files are moved (``None``: discarded).
+        inputs: Files copied into the worker's folder first, ``name -> source path``;
+            the job refers to them by ``name``.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="rewardsmith-job-"))
+    try:
+        for name, src in (inputs or {}).items():
+            shutil.copyfile(src, workdir / name)
+        (workdir / "job.json").write_text(json.dumps(job))
+        proc = run_sandboxed(
+            [sys.executable, "-m", "rewardsmith.train.worker", "job.json"], workdir, limits
+        )
+        result_path = workdir / "result.json"
+        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+        files: list[Path] = []
+        if keep_dir is not None:
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            for name in result.get("files", []):
+                src = workdir / name
+                if src.is_file():
+                    dst = keep_dir / name
+                    shutil.move(str(src), dst)
+                    files.append(dst)
+        if proc.ok and result and not result.get("error"):
+            return JobOutcome(True, result, "", files, proc.stderr_tail)
+        error = result.get("error") or proc.describe()
+        return JobOutcome(False, result, error, files, proc.stderr_tail)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

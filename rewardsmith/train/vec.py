@@ -1,0 +1,60 @@
+"""Build the vector envs a training or an evaluation runs on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+
+from rewardsmith.envs.spec import TaskSpec
+from rewardsmith.envs.wrapper import RewardMode, make_task_env
+from rewardsmith.train.reward_vec_env import RewardVecEnv
+
+
+def make_vec_env(
+    spec: TaskSpec,
+    fitness: str | None,
+    n_envs: int,
+    seed: int,
+    reward_mode: RewardMode,
+    reward_fn: Callable[..., Any] | None = None,
+    params: Sequence[str] = (),
+    normalize: bool = False,
+    training: bool = True,
+) -> VecEnv:
+    """``n_envs`` task envs in one process, with the candidate reward and normalisation.
+
+    Args:
+        spec: The task.
+        fitness: Fitness measure name (``None``: the task's default).
+        n_envs: Number of envs.
+        seed: Seed of the first env; env ``i`` gets ``seed + i``.
+        reward_mode: ``native``, ``sparse`` or ``candidate``.
+        reward_fn: The candidate's ``compute_reward`` (``candidate`` mode only).
+        params: Its parameter names.
+        normalize: Add ``VecNormalize`` (rewards normalised only when ``training``).
+        training: Whether the normalisation statistics update.
+    """
+    venv: VecEnv = DummyVecEnv(
+        [lambda: make_task_env(spec, fitness, reward_mode) for _ in range(n_envs)]
+    )
+    venv.seed(seed)
+    if reward_mode == "candidate":
+        if reward_fn is None:
+            raise ValueError("candidate mode needs a reward function")
+        venv = RewardVecEnv(venv, reward_fn, params)
+    if normalize:
+        venv = VecNormalize(venv, training=training, norm_obs=True, norm_reward=training)
+    return venv
+
+
+def find_reward_wrapper(venv: VecEnv) -> RewardVecEnv | None:
+    """The :class:`RewardVecEnv` inside ``venv``, if there is one."""
+    while True:
+        if isinstance(venv, RewardVecEnv):
+            return venv
+        inner = getattr(venv, "venv", None)
+        if inner is None:
+            return None
+        venv = inner

@@ -1,0 +1,56 @@
+"""Entry point of the sandboxed worker process: ``python -m rewardsmith.train.worker job.json``.
+
+This process is the sandbox for candidate code. It runs one job in its own working
+folder and always writes ``result.json`` (``{"error": ...}`` when the job broke), so the
+parent gets a readable reason rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def _dispatch(job: dict[str, Any]) -> dict[str, Any]:
+    kind = job.get("kind")
+    if kind == "probe":
+        from rewardsmith.train.probe import run_probe
+
+        return run_probe(job)
+    if kind == "check":
+        from rewardsmith.train.check import run_check
+
+        return run_check(job)
+    if kind == "train":
+        from rewardsmith.train.ppo import run_training
+
+        return run_training(job)
+    return {"error": f"unknown job kind {kind!r}"}
+
+
+def main(argv: list[str]) -> int:
+    """Run the job in ``argv[0]`` and write ``result.json`` beside it."""
+    job_path = Path(argv[0])
+    os.chdir(job_path.parent)
+    job = json.loads(job_path.read_text())
+    try:
+        result = _dispatch(job)
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - the worker's whole job is to report failures
+        result = {
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            "traceback": traceback.format_exc()[-4000:],
+        }
+        code = 1
+    tmp = Path("result.json.tmp")
+    tmp.write_text(json.dumps(result, default=float))
+    tmp.replace("result.json")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pytest
+
+from rewardsmith.config import SynthConfig, load_config, normalise_budget
+from rewardsmith.errors import UserError
+
+
+def test_priority_file_then_env_then_cli(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('[synthesize]\nenv = "CartPole-v1"\niterations = 7\nseed = 3\nbudget = "smoke"\n')
+    cfg = load_config({"seed": 11}, f, environ={"REWARDSMITH_ITERATIONS": "9"})
+    assert (cfg.env, cfg.iterations, cfg.seed, cfg.budget) == ("CartPole-v1", 9, 11, "smoke")
+
+
+def test_unknown_key_in_file_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("itterations = 3\n")
+    with pytest.raises(UserError, match="itterations"):
+        load_config({}, f, environ={})
+
+
+def test_malformed_toml(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("env = \n")
+    with pytest.raises(UserError, match="not valid TOML"):
+        load_config({}, f, environ={})
+
+
+def test_bad_env_var_type() -> None:
+    with pytest.raises(UserError, match="REWARDSMITH_SEED"):
+        load_config({}, None, environ={"REWARDSMITH_SEED": "abc"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("smoke", "smoke"), ("QUICK", "quick"), ("50k", "50000"), ("2000", "2000")]
+)
+def test_budget_forms(raw: str, expected: str) -> None:
+    assert normalise_budget(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["-5", "10", "lots", "5000000000"])
+def test_bad_budgets(raw: str) -> None:
+    with pytest.raises(UserError, match="--budget"):
+        normalise_budget(raw)
+
+
+def test_samples_default_depends_on_designer() -> None:
+    assert SynthConfig(env="x").n_samples == 4
+    assert SynthConfig(env="x", model="openai/gpt-4o").n_samples == 8
+    assert SynthConfig(env="x", model="m", samples=3).n_samples == 3
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"task": "   "}, "empty"),
+        ({"task": "x" * 5000}, "characters"),
+        ({"iterations": 0}, "--iterations"),
+        ({"samples": 1000}, "--samples"),
+        ({"llm_critic": True}, "needs a model"),
+        ({"api_base": "127.0.0.1:8000"}, "http"),
+        ({"env": ""}, "--env"),
+    ],
+)
+def test_validate_rejects(changes: dict, pattern: str) -> None:
+    cfg = SynthConfig(env="CartPole-v1")
+    for k, v in changes.items():
+        setattr(cfg, k, v)
+    with pytest.raises(UserError, match=pattern):
+        cfg.validate()
+
+
+def test_round_trip() -> None:
+    cfg = SynthConfig(env="CartPole-v1", seed=4, budget="smoke")
+    assert SynthConfig.from_json(cfg.to_json() | {"future_key": 1}) == cfg

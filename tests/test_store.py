@@ -1,0 +1,56 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from rewardsmith.errors import UserError
+from rewardsmith.store import RunStore, read_json, write_atomic, write_json
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
+    write_json(tmp_path / "a" / "x.json", {"k": [1, 2]})
+    write_atomic(tmp_path / "a" / "y.md", "hello")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["x.json", "y.md"]
+    assert read_json(tmp_path / "a" / "x.json") == {"k": [1, 2]}
+
+
+def test_failed_write_keeps_old_content(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(TypeError):
+        write_json(target, {"v": object()})
+    assert read_json(target) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_create_and_open(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "runs", "r1")
+    store.write_run({"status": "created"})
+    assert store.update_run(status="running")["status"] == "running"
+    (store.iter_dir(0)).mkdir()
+    (store.iter_dir(2)).mkdir()
+    assert store.list_iterations() == [0, 2]
+    assert RunStore.open(store.root).read_run()["status"] == "running"
+    with pytest.raises(UserError, match="already exists"):
+        RunStore.create(tmp_path / "runs", "r1")
+
+
+def test_open_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not a rewardsmith run folder"):
+        RunStore.open(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_out_is_refused_before_work(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    with pytest.raises(UserError, match="cannot write"):
+        RunStore.create(ro / "runs", "r")
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(UserError, match="cannot write"):
+        RunStore.create(f, "r")
