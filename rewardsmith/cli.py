@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from rewardsmith.errors import RunFailed, UserError
 
@@ -156,8 +156,7 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
         )
     if "best" in report:
         console.print(table)
-        hns = report.get("hns")
-        console.print(f"human-normalised score: {_fmt(hns)}")
+        console.print(f"human-normalised score: {_hns_text(report)}", highlight=False)
     else:
         console.print(f"best search fitness: {_fmt(report['search']['fitness'])}")
     if report["search"].get("hacking_alert"):
@@ -166,11 +165,20 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     console.print(f"report:      {store.best_dir / 'report.json'}")
 
 
+def _hns_text(report: dict[str, Any]) -> str:
+    if report.get("hns") is not None:
+        return f"{report['hns']:.3f}"
+    if report.get("native") is None:
+        return "undefined (the task has no native reward to compare with)"
+    return "undefined (the native and sparse baselines reach the same fitness)"
+
+
 def _run_loop(config: SynthConfig, store: RunStore) -> None:
     loop = _build_loop(config, store)
     try:
         report = loop.run()
     except KeyboardInterrupt:
+        loop.executor.close(kill=True)
         store.update_run(status="interrupted")
         err_console.print(
             f"\ninterrupted; continue with: rewardsmith resume {store.root}", highlight=False
@@ -380,7 +388,7 @@ def tasks(
             measures.add_row(m.name, m.meaning, f"{m.success_threshold:g} {m.unit}")
         console.print(measures)
         return
-    table = Table("task", "family", "fitness measures", "state fields")
+    table = Table(Column("task", no_wrap=True), "family", "fitness measures", "state fields")
     for spec in all_tasks():
         table.add_row(
             spec.id,

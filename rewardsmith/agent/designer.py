@@ -45,7 +45,8 @@ class DesignBatch:
     Args:
         candidates: Parsed candidates, ``origin`` filled (designer, model, tokens, cost).
         prompt: The conversation as markdown (saved as ``prompt.md``).
-        responses: Raw answer texts (saved as ``response_00.md``, ...).
+        responses: Raw answer texts (saved as ``response_00.md``, ...); a candidate's
+            ``origin["response_index"]`` is its answer's index in this list.
         usage: ``prompt_tokens``, ``completion_tokens``, ``cost_usd`` and ``dropped``
             (answers without usable code or duplicating an earlier candidate).
     """
@@ -84,7 +85,7 @@ def task_prompt_values(ctx: DesignContext) -> dict[str, Any]:
         }
         for f in task.fields
     ]
-    example = [f.name for f in task.fields if not f.shape][:2] + ["action"]
+    example = [*[f.name for f in task.fields if not f.shape][:2], "action"]
     return {
         "description": ctx.description.strip() or task.description,
         "env_id": task.env_id,
@@ -156,6 +157,8 @@ class LLMDesigner:
         self.chat = ChatModel(
             model, api_base, timeout=timeout, max_retries=max_retries, backoff_base=backoff_base
         )
+        # Ids already handed out, so a model repeating itself does not train the same code twice.
+        self._issued: set[str] = set()
 
     def base_messages(self, ctx: DesignContext) -> list[dict[str, str]]:
         """System prompt and the task as the first user turn."""
@@ -199,7 +202,7 @@ class LLMDesigner:
         candidates: list[RewardCandidate] = []
         responses: list[str] = []
         usage = {"prompt_tokens": 0.0, "completion_tokens": 0.0, "cost_usd": 0.0, "dropped": 0.0}
-        seen = set(seen)
+        seen = set(seen) | self._issued
         for round_ in range(self.max_rounds):
             want = n - len(candidates)
             if want <= 0:
@@ -227,10 +230,11 @@ class LLMDesigner:
                     logger.info("response %d dropped: %s", index, why)
                     continue
                 seen.add(candidate.id)
+                self._issued.add(candidate.id)
                 candidate.origin = {
                     "designer": self.name,
                     "model": self.model,
-                    "response": f"response_{index:02d}.md",
+                    "response_index": index,
                     "temperature": self.temperature,
                     "prompt_tokens": result.prompt_tokens * share,
                     "completion_tokens": result.completion_tokens * share,

@@ -25,11 +25,13 @@ _BACKWARD = re.compile(
     r"walking|head|heads|heading|travel|travels|travelling|traveling)\s+left\b"
 )
 _FORWARD = re.compile(
-    r"\bforwards?\b|\bahead\b|\(\+x\)|\btowards? \+x\b|\bpositive x\b|\brightwards?\b|"
+    r"\bforwards?\b|\(\+x\)|\btowards? \+x\b|\bpositive x\b|\brightwards?\b|"
     r"\bto the right\b(?!\s+" + _EDGE_WORDS + r")|"
     r"\b(?:move|moves|moving|run|runs|running|go|goes|going|drive|drives|driving|walk|walks|"
     r"walking|head|heads|heading|travel|travels|travelling|traveling)\s+right\b"
 )
+# "must not run off the track", "without moving backwards": the word is not the intent.
+_NEGATED = re.compile(r"\b(?:not|n't|never|without|no|avoid\w*|stop\w*)\s+(?:\w+\s+){0,2}$")
 _FAST = re.compile(r"as fast as|\bfast\b|\bfaster\b|\bquickly\b|\bmax\w* speed\b|\bsprint")
 _STILL = re.compile(
     r"\bstand(?:ing)? still\b|\bstay(?:s|ing)? (?:still|put|in place)\b|\bstationary\b|"
@@ -49,9 +51,7 @@ _HEIGHT = [
     re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:high|tall|above the ground)\b"),
 ]
 _HIGH = re.compile(r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height")
-_ANGLE = re.compile(
-    r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?"
-)
+_ANGLE = re.compile(r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?")
 _UPRIGHT = re.compile(
     r"balanc|upright|vertical|without falling|n't fall|not fall|stay(?:s|ing)? up\b|"
     r"\bkeep\b.*\bup\b|\bstand\w*|\bswing\w* (?:it )?up\b"
@@ -124,17 +124,26 @@ class Intent:
 
 def _normalise(text: str) -> str:
     text = text.lower()
-    for dash in ("−", "–", "—"):
+    # Unicode minus, en and em dashes, and the typographic apostrophe.
+    for dash in ("\u2212", "\u2013", "\u2014"):
         text = text.replace(dash, "-")
-    return text.replace("’", "'")
+    return text.replace("\u2019", "'")
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` that is not negated by the words just before it."""
+    for match in pattern.finditer(text):
+        if not _NEGATED.search(text[max(0, match.start() - 30) : match.start()]):
+            return match
+    return None
 
 
 def read_intent(text: str) -> Intent:
     """Parse one description into an :class:`Intent`."""
     t = _normalise(text)
     intent = Intent()
-    backward, forward = _BACKWARD.search(t), _FORWARD.search(t)
-    moving = _MOTION.search(t)
+    backward, forward = _affirmed(_BACKWARD, t), _affirmed(_FORWARD, t)
+    moving = _affirmed(_MOTION, t)
     if _STILL.search(t):
         intent.still = True
         intent.read.append("stay still")
@@ -156,7 +165,7 @@ def read_intent(text: str) -> Intent:
                 intent.direction = 1
             intent.read.append(f"target speed {abs(value):g}")
             break
-    if intent.direction is not None and intent.target_speed is None and _FAST.search(t):
+    if intent.direction is not None and intent.target_speed is None and _affirmed(_FAST, t):
         intent.fast = True
         intent.read.append("as fast as possible")
     _read_position(t, intent)

@@ -106,7 +106,7 @@ class ChatModel:
             ask = 1 if self._single_choice else want
             try:
                 response = self._call(messages, ask, temperature)
-            except Exception as exc:  # noqa: BLE001 - litellm raises many types; classified here
+            except Exception as exc:  # litellm raises many types; _classify sorts them
                 result.calls += 1
                 kind = _classify(exc)
                 if kind == "n_unsupported" and ask > 1 and not self._single_choice:
@@ -171,7 +171,7 @@ class ChatModel:
             import litellm
 
             result.cost_usd += float(litellm.completion_cost(completion_response=response) or 0)
-        except Exception:  # noqa: BLE001 - unknown models have no price; cost stays 0
+        except Exception:  # unknown models have no price; cost stays 0
             pass
 
     def _sleep(self, failures: int) -> None:
@@ -181,7 +181,10 @@ class ChatModel:
     def _give_up(self, result: ChatResult, last_error: str, exc: Exception | None) -> ChatResult:
         if result.texts:
             logger.warning(
-                "%s: got %d answer(s) before giving up: %s", self.model, len(result.texts), last_error
+                "%s: got %d answer(s) before giving up: %s",
+                self.model,
+                len(result.texts),
+                last_error,
             )
             return result
         raise LLMError(self._message(result.calls, last_error, exc)) from exc
@@ -218,7 +221,9 @@ def _classify(exc: Exception) -> str:
 
 def _fix(exc: Exception | None) -> str:
     if exc is None:
-        return "the model gave no usable answer; try again, raise its token limit or use another model"
+        return (
+            "the model gave no usable answer; try again, raise its token limit or use another model"
+        )
     name = type(exc).__name__
     status = _status(exc)
     if name in {"AuthenticationError", "PermissionDeniedError"} or status in {401, 403}:

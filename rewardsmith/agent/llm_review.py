@@ -62,6 +62,14 @@ class LLMReviewer:
         self.model = model
         self.temperature = temperature
 
+    def __call__(self, ctx: DesignContext, candidate: RewardCandidate) -> tuple[bool, list[str]]:
+        """``(passed, reasons)``: the shape the loop's ``reviewer`` hook expects."""
+        verdict = self.review(ctx, candidate)
+        reasons = list(verdict.reasons)
+        if verdict.suggested_fix:
+            reasons.append(f"suggested fix: {verdict.suggested_fix}")
+        return verdict.passed, reasons
+
     def review(self, ctx: DesignContext, candidate: RewardCandidate) -> ReviewVerdict:
         """Review ``candidate`` for ``ctx``'s task; never raises for the model's failures."""
         prompt = render("review", code=candidate.source.strip(), **task_prompt_values(ctx))
@@ -102,7 +110,9 @@ def parse_verdict(text: str) -> ReviewVerdict:
     reasons = data.get("reasons", data.get("reason", []))
     if isinstance(reasons, str):
         reasons = [reasons]
-    reasons = [str(r).strip() for r in reasons if str(r).strip()] if isinstance(reasons, list) else []
+    reasons = (
+        [str(r).strip() for r in reasons if str(r).strip()] if isinstance(reasons, list) else []
+    )
     fix = data.get("fix", data.get("suggested_fix", ""))
     return ReviewVerdict(verdict == "pass", reasons, str(fix or "").strip())
 

@@ -48,16 +48,25 @@ def _clean(terms: list[Term]) -> list[Term]:
 
 
 class OfflineDesigner:
-    """Evolves reward genomes; deterministic given the seed, the iteration and the history."""
+    """Evolves reward genomes; deterministic given the seed, the iteration and the history.
+
+    The designer remembers what it has proposed, so a second call in the same iteration
+    (the loop asking again after rejections) yields new candidates, not the same ones.
+    """
 
     name = "offline"
+
+    def __init__(self) -> None:
+        self._issued: set[str] = set()
 
     def propose(self, ctx: DesignContext, history: list[IterationRecord], n: int) -> DesignBatch:
         """``n`` candidates: diverse at first, then children of the best trained ones."""
         iteration = len(history)
-        rng = np.random.default_rng([ctx.seed, iteration, 0x5EED])
-        intent, slots = self._library(ctx)
         seen = {r.candidate.id for record in history for r in record.results}
+        repeat = len(self._issued - seen)  # earlier calls for this same history
+        rng = np.random.default_rng([ctx.seed, iteration, repeat, 0x5EED])
+        intent, slots = self._library(ctx)
+        seen |= self._issued
         scored = _scored(history)
         if scored:
             plan = self._evolve(ctx, slots, scored, n, rng)
@@ -74,8 +83,9 @@ class OfflineDesigner:
             if candidate is None:
                 continue
             index = len(responses)
-            candidate.origin["response"] = f"response_{index:02d}.md"
+            candidate.origin["response_index"] = index
             seen.add(candidate.id)
+            self._issued.add(candidate.id)
             candidates.append(candidate)
             responses.append(_response(index, candidate))
             lines.append(_plan_line(index, candidate))
@@ -99,8 +109,13 @@ class OfflineDesigner:
             names = {t["name"] for t in genome}
             kept = [copy.deepcopy(s.term) for s in slots if s.term["name"] in names] or _base(slots)
             notes.append("reset terms to the library defaults")
-        fixed = self._unique(ctx, kept, candidate.id, notes, {candidate.id}, slots, rng)
+        fixed = self._unique(
+            ctx, kept, candidate.id, notes, {candidate.id} | self._issued, slots, rng
+        )
         found = [fixed] if fixed is not None else []
+        for c in found:
+            c.origin["response_index"] = 0
+            self._issued.add(c.id)
         responses = [_response(0, c) for c in found]
         how = f"Revision of candidate {candidate.id} rejected before training."
         prompt = _prompt(ctx, intent, slots, how, [_plan_line(0, c) for c in found], None)
@@ -182,7 +197,9 @@ class OfflineDesigner:
     ) -> RewardCandidate | None:
         for attempt in range(30):
             terms = _clean(genome)
-            header = [f"Offline designer. Task: {_one_line(ctx.description or ctx.task.description)}"]
+            header = [
+                f"Offline designer. Task: {_one_line(ctx.description or ctx.task.description)}"
+            ]
             header += [f"{t['name']}: {t['kind']} on {t['field'] or 'a constant'}" for t in terms]
             candidate = RewardCandidate(render_source(terms, ctx.task, header), parent=parent)
             if candidate.id not in seen:
@@ -215,7 +232,9 @@ def _jitter(term: Term, rng: np.random.Generator, sigma: float) -> Term:
     if term["kind"] != "alive":
         term["weight"] *= math.exp(rng.normal(0.0, sigma))
     if term["kind"] in {"gauss", "decay", "tanh"}:
-        term["scale"] *= math.exp(rng.normal(0.0, sigma))
+        term["scale"] = max(
+            term.get("floor", 0.0), term["scale"] * math.exp(rng.normal(0.0, sigma))
+        )
     return term
 
 
@@ -257,7 +276,9 @@ def _mutate(
         notes.append(f"dropped {drop['name']}")
     elif roll < 0.7:
         by_name = {s.term["name"]: s for s in slots}
-        switchable = [t for t in child if by_name.get(t["name"]) and by_name[t["name"]].alternatives]
+        switchable = [
+            t for t in child if by_name.get(t["name"]) and by_name[t["name"]].alternatives
+        ]
         if switchable:
             old = switchable[int(rng.integers(len(switchable)))]
             slot = by_name[old["name"]]
@@ -272,7 +293,9 @@ def _crossover(
     genome: list[Term], other: list[Term], rng: np.random.Generator
 ) -> tuple[list[Term], list[str]]:
     theirs = {t["name"]: t for t in other}
-    child = [dict(theirs[t["name"]]) if t["name"] in theirs and rng.random() < 0.5 else t for t in genome]
+    child = [
+        dict(theirs[t["name"]]) if t["name"] in theirs and rng.random() < 0.5 else t for t in genome
+    ]
     mine = {t["name"] for t in genome}
     child += [dict(t) for t in other if t["name"] not in mine and rng.random() < 0.5]
     return child, ["recombined with the second-best genome"]
@@ -416,7 +439,8 @@ def _prompt(
             f"- Description: {_one_line(ctx.description or ctx.task.description)}",
             f"- Read from it: {read}",
             f"- Fitness: `{ctx.fitness.name}`: {ctx.fitness.meaning}",
-            f"- Episodes end: {termination_kind(ctx.task)} ({_one_line(ctx.task.termination) or '-'})",
+            f"- Episodes end: {termination_kind(ctx.task)} "
+            f"({_one_line(ctx.task.termination) or '-'})",
             "",
             "## Term library for this task",
             "",

@@ -20,7 +20,9 @@ Term = dict[str, Any]
 
 # Tag aliases: the spec's docstring once used "forward_velocity" for "x_velocity".
 _TAG_ALIASES = {"x_velocity": ("x_velocity", "forward_velocity")}
-_FAILURE_WORDS = re.compile(r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|")
+_FAILURE_WORDS = re.compile(
+    r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
+)
 _SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
 _NEVER = re.compile(r"never (?:end|terminat)|no early|do(?:es)? not end early|n't end early")
 
@@ -51,6 +53,7 @@ def make_term(
     target: float = 0.0,
     scale: float = 1.0,
     sign: float = 1.0,
+    floor: float = 0.0,
 ) -> Term:
     """A term as plain data (what genomes and ``origin["genome"]`` store)."""
     return {
@@ -62,6 +65,7 @@ def make_term(
         "target": float(target),
         "scale": float(scale),
         "sign": float(sign),
+        "floor": float(floor),  # smallest scale mutation may reach
     }
 
 
@@ -120,7 +124,9 @@ def catalogue(task: TaskSpec, intent: Intent) -> list[Slot]:
     ending = termination_kind(task)
     slots: list[Slot] = []
     if ending == "failure":
-        slots.append(Slot(make_term("alive", "alive", None, 1.0, "alive"), why="episodes end on failure"))
+        slots.append(
+            Slot(make_term("alive", "alive", None, 1.0, "alive"), why="episodes end on failure")
+        )
     slots += _motion_slots(task, intent)
     slots += _position_slots(task, intent, ending)
     slots += _posture_slots(task, intent, ending)
@@ -134,7 +140,12 @@ def _motion_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
     if vel is None:
         return []
     if intent.still:
-        return [Slot(make_term("stillness", "gauss", vel.name, 1.0, "objective", 0.0, 0.3), why="stay still")]
+        return [
+            Slot(
+                make_term("stillness", "gauss", vel.name, 1.0, "objective", 0.0, 0.3),
+                why="stay still",
+            )
+        ]
     if intent.direction is None:
         return []
     sign = float(intent.direction)
@@ -159,11 +170,17 @@ def _position_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
             target = intent.target_x
         else:
             target = 0.6 * (half or 1.0) * float(intent.x_side or 0)
-        scale = 0.25 * (half or 1.0)
-        term = make_term("position", "gauss", pos.name, 1.0, "objective", target, scale)
-        bonus = make_term("at_target", "bonus", pos.name, 0.5, "shaping", target, 0.4 * scale)
+        # exp(-|x - target| / scale): a sharp peak for precision and long tails, so that
+        # PPO feels the target from the start (x near 0) too.
+        scale = max(0.15 * (half or 1.0), 0.5 * abs(target))
+        floor = 0.3 * abs(target)
+        term = make_term("position", "decay", pos.name, 1.0, "objective", target, scale, 1, floor)
+        wide = max(0.25 * (half or 1.0), 0.8 * abs(target))
+        bump = make_term("position", "gauss", pos.name, 1.0, "objective", target, wide, 1, floor)
+        tolerance = 0.1 * (half or 1.0)
+        bonus = make_term("at_target", "bonus", pos.name, 0.5, "shaping", target, tolerance)
         return [
-            Slot(term, alternatives=[{**term, "scale": 2 * scale}], why=f"hold x = {target:g}"),
+            Slot(term, alternatives=[bump], why=f"hold x = {target:g}"),
             Slot(bonus, include=0.4, why="bonus when within tolerance"),
         ]
     if ending != "failure":
@@ -192,7 +209,9 @@ def _posture_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         slots.append(Slot(gauss, alternatives, include, why="keep the angle near its target"))
     elif upright_field is not None and (balance or ending == "failure"):
         slots.append(
-            Slot(make_term("upright", "linear", upright_field.name, weight, role), why="stay upright")
+            Slot(
+                make_term("upright", "linear", upright_field.name, weight, role), why="stay upright"
+            )
         )
     spin = tagged(task, "angular_velocity")
     if spin is not None:
@@ -209,7 +228,9 @@ def _posture_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         term = make_term("height", "gauss", height.name, 1.0, "objective", h, max(0.05, 0.2 * h))
         slots.append(Slot(term, why=f"hold height {h:g}"))
     elif height is not None and intent.high:
-        slots.append(Slot(make_term("height", "linear", height.name, 1.0, "objective"), why="go high"))
+        slots.append(
+            Slot(make_term("height", "linear", height.name, 1.0, "objective"), why="go high")
+        )
     return slots
 
 
@@ -224,10 +245,18 @@ def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
             alternatives=[make_term("goal", "decay", dist.name, 1.0, "objective", scale=half)],
             why="get closer to the goal",
         ),
-        Slot(make_term("success", "bonus", dist.name, 10.0, "objective", 0.0, 0.02), why="reach it"),
+        Slot(
+            make_term("success", "bonus", dist.name, 10.0, "objective", 0.0, 0.02), why="reach it"
+        ),
     ]
     if ending == "success":
-        slots.append(Slot(make_term("time_cost", "alive", None, -0.05, "penalty"), include=0.5, why="finish sooner"))
+        slots.append(
+            Slot(
+                make_term("time_cost", "alive", None, -0.05, "penalty"),
+                include=0.5,
+                why="finish sooner",
+            )
+        )
     return slots
 
 
@@ -237,7 +266,13 @@ def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         weight = 0.05 if intent.direction is not None else 0.01
         weight *= 5.0 if intent.smooth else 1.0
         include = 1.0 if intent.smooth else 0.7
-        slots.append(Slot(make_term("energy", "energy", "action", weight, "penalty"), include=include, why="small actions"))
+        slots.append(
+            Slot(
+                make_term("energy", "energy", "action", weight, "penalty"),
+                include=include,
+                why="small actions",
+            )
+        )
     joints = tagged(task, "joint_velocities", scalar=False)
     if joints is not None:
         include = 0.7 if (intent.smooth or intent.stable) else 0.25
@@ -268,7 +303,8 @@ def _expression(term: Term, var: str) -> str:
     if kind == "gauss":
         return f"{_num(w)} * np.exp(-np.square({centred} / {_num(scale)}))"
     if kind == "cosine":
-        return f"{_num(w)} * np.cos({centred})"
+        # Shifted into [0, w]: a negative per-step reward would teach early termination.
+        return f"{_num(w)} * 0.5 * (1.0 + np.cos({centred}))"
     if kind == "decay":
         return f"{_num(w)} * np.exp(-np.abs({centred}) / {_num(scale)})"
     if kind == "bonus":

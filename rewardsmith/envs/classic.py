@@ -14,13 +14,7 @@ import numpy as np
 
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import register
-from rewardsmith.envs.spec import (
-    Fields,
-    FitnessMeasure,
-    PPOPreset,
-    StateField,
-    TaskSpec,
-)
+from rewardsmith.envs.spec import Fields, FitnessMeasure, PPOPreset, StateField, TaskSpec
 
 # The classic envs keep no clock, so the extractor counts steps on the env itself.
 _STEPS_ATTR = "_rewardsmith_steps"
@@ -96,22 +90,13 @@ CARTPOLE = TaskSpec(
         ),
         _field("cart_velocity", "m/s", "Cart velocity along x (+ is right).", "x_velocity"),
         _field(
-            "pole_angle",
-            "rad",
-            "Pole angle from vertical; 0 is upright, + leans right.",
-            "angle",
+            "pole_angle", "rad", "Pole angle from vertical; 0 is upright, + leans right.", "angle"
         ),
         _field(
-            "pole_angular_velocity",
-            "rad/s",
-            "Rate of change of pole_angle.",
-            "angular_velocity",
+            "pole_angular_velocity", "rad/s", "Rate of change of pole_angle.", "angular_velocity"
         ),
         _field(
-            "pole_upright",
-            "-",
-            "cos(pole_angle): 1 when the pole is exactly upright.",
-            "upright",
+            "pole_upright", "-", "cos(pole_angle): 1 when the pole is exactly upright.", "upright"
         ),
         _field("time", "s", "Seconds since the episode started (0.02 s per step).", "time"),
     ),
@@ -213,11 +198,7 @@ PENDULUM = TaskSpec(
             "angular_velocity",
         ),
         _field("cos_angle", "-", "cos(pole_angle): 1 upright, -1 hanging down.", "upright"),
-        _field(
-            "sin_angle",
-            "-",
-            "sin(pole_angle).",
-        ),
+        _field("sin_angle", "-", "sin(pole_angle)."),
         _field("time", "s", "Seconds since the episode started (0.05 s per step).", "time"),
     ),
     extract=_pendulum_extract,
@@ -311,10 +292,7 @@ MOUNTAIN_CAR = TaskSpec(
             "x_velocity",
         ),
         _field(
-            "height",
-            "m",
-            "Height of the car on the hill: 0.45 sin(3 position) + 0.55.",
-            "height",
+            "height", "m", "Height of the car on the hill: 0.45 sin(3 position) + 0.55.", "height"
         ),
         _field("goal_position", "m", "x position of the goal flag (0.45)."),
         _field(

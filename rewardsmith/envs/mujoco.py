@@ -14,13 +14,7 @@ import numpy as np
 
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import register
-from rewardsmith.envs.spec import (
-    Fields,
-    FitnessMeasure,
-    PPOPreset,
-    StateField,
-    TaskSpec,
-)
+from rewardsmith.envs.spec import Fields, FitnessMeasure, PPOPreset, StateField, TaskSpec
 
 
 def _field(
@@ -75,10 +69,11 @@ _IP_SMOKE = ppo_kwargs(
     ent_coef=0.0,
     policy_kwargs={"net_arch": [64, 64]},
 )
-# RL-Zoo's tuned InvertedPendulum settings (one env, short rollouts).
+# RL-Zoo's tuned InvertedPendulum settings (one env, short rollouts); the zoo's batch of 64
+# exceeds its 32-step rollout, so the batch is the rollout.
 _IP_ZOO = ppo_kwargs(
     n_steps=32,
-    batch_size=64,
+    batch_size=32,
     n_epochs=5,
     gamma=0.999,
     gae_lambda=0.9,
@@ -104,22 +99,13 @@ INVERTED_PENDULUM = TaskSpec(
         _field("cart_velocity", "m/s", "Cart velocity along x (+ is right).", "x_velocity"),
         _field("pole_angle", "rad", "Pole angle from vertical; 0 is upright.", "angle"),
         _field(
-            "pole_angular_velocity",
-            "rad/s",
-            "Rate of change of pole_angle.",
-            "angular_velocity",
+            "pole_angular_velocity", "rad/s", "Rate of change of pole_angle.", "angular_velocity"
         ),
         _field(
-            "pole_upright",
-            "-",
-            "cos(pole_angle): 1 when the pole is exactly upright.",
-            "upright",
+            "pole_upright", "-", "cos(pole_angle): 1 when the pole is exactly upright.", "upright"
         ),
         _field(
-            "time",
-            "s",
-            "Simulated seconds since the episode started (0.04 s per step).",
-            "time",
+            "time", "s", "Simulated seconds since the episode started (0.04 s per step).", "time"
         ),
     ),
     extract=_inverted_pendulum_extract,
@@ -191,7 +177,7 @@ def _walker_fields(
         _field(
             "x_position",
             "m",
-            "Torso x position; +x is forward, 0 at the start.",
+            "Torso x position; +x is forward, about 0 at the start.",
             "x_position",
         ),
         _field("x_velocity", "m/s", "Torso velocity along x (+ is forward).", "x_velocity"),
@@ -199,10 +185,7 @@ def _walker_fields(
         _field("z_velocity", "m/s", "Torso vertical velocity (+ is up)."),
         _field("torso_angle", "rad", angle_meaning, "angle"),
         _field(
-            "torso_angular_velocity",
-            "rad/s",
-            "Rate of change of torso_angle.",
-            "angular_velocity",
+            "torso_angular_velocity", "rad/s", "Rate of change of torso_angle.", "angular_velocity"
         ),
         _field(
             "torso_upright",
@@ -211,11 +194,7 @@ def _walker_fields(
             "upright",
         ),
         _field(
-            "joint_angles",
-            "rad",
-            f"Joint angles: {joints}.",
-            "joint_angles",
-            shape=(n_joints,),
+            "joint_angles", "rad", f"Joint angles: {joints}.", "joint_angles", shape=(n_joints,)
         ),
         _field(
             "joint_velocities",
@@ -225,10 +204,7 @@ def _walker_fields(
             shape=(n_joints,),
         ),
         _field(
-            "time",
-            "s",
-            f"Simulated seconds since the episode started ({dt} s per step).",
-            "time",
+            "time", "s", f"Simulated seconds since the episode started ({dt} s per step).", "time"
         ),
     )
 
@@ -246,7 +222,9 @@ def _forward_speed_step(prev: Fields, fields: Fields, native: float) -> float:
     return (fields["x_position"] - prev["x_position"]) / (fields["time"] - prev["time"])
 
 
-def _distance_measures(distance: float, back: float) -> tuple[FitnessMeasure, ...]:
+def _distance_measures(
+    distance: float, back: float, speed: float, episode_seconds: float
+) -> tuple[FitnessMeasure, ...]:
     return (
         FitnessMeasure(
             "forward_distance",
@@ -263,6 +241,14 @@ def _distance_measures(distance: float, back: float) -> tuple[FitnessMeasure, ..
             _backward_step,
             "sum",
             back,
+        ),
+        FitnessMeasure(
+            "forward_speed",
+            f"Mean forward (+x) speed of the torso over the episode (at most {episode_seconds} s).",
+            "m/s",
+            _forward_speed_step,
+            "mean",
+            speed,
         ),
     )
 
@@ -329,15 +315,7 @@ HALF_CHEETAH = TaskSpec(
     ),
     extract=_cheetah_extract,
     fitness=(
-        *_distance_measures(50.0, 50.0),
-        FitnessMeasure(
-            "forward_speed",
-            "Mean forward (+x) speed of the torso over the episode.",
-            "m/s",
-            _forward_speed_step,
-            "mean",
-            1.0,
-        ),
+        *_distance_measures(50.0, 50.0, 1.0, 50.0),
         FitnessMeasure(
             "native_return",
             "The env's own return: forward velocity minus 0.1 action^2 per step.",
@@ -349,9 +327,9 @@ HALF_CHEETAH = TaskSpec(
     ),
     presets=budget_presets(
         smoke=PPOPreset(
-            16_384, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=2, checkpoints=5
+            32_768, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=2, checkpoints=5
         ),
-        quick=PPOPreset(1_003_520, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=3),
+        quick=PPOPreset(303_104, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=3),
         full=PPOPreset(1_000_000, 1, _CHEETAH_ZOO, normalize=True, eval_episodes=10),
     ),
     action_meaning="Box(6): torques in [-1, 1] on the joints: " + _CHEETAH_JOINTS + ".",
@@ -377,11 +355,7 @@ def _hopper_healthy(prev: Fields, fields: Fields, native: float) -> float:
     # The env's own health test: height, pitch, and every state entry but x and z.
     if fields["torso_height"] <= _HOPPER_MIN_Z or abs(fields["torso_angle"]) >= _HOPPER_MAX_ANGLE:
         return 0.0
-    scalars = (
-        fields["x_velocity"],
-        fields["z_velocity"],
-        fields["torso_angular_velocity"],
-    )
+    scalars = (fields["x_velocity"], fields["z_velocity"], fields["torso_angular_velocity"])
     if max(abs(v) for v in scalars) >= _HOPPER_MAX_STATE:
         return 0.0
     joints = max(np.abs(fields["joint_angles"]).max(), np.abs(fields["joint_velocities"]).max())
@@ -421,7 +395,7 @@ HOPPER = TaskSpec(
     ),
     extract=_hopper_extract,
     fitness=(
-        *_distance_measures(5.0, 2.0),
+        *_distance_measures(5.0, 2.0, 0.6, 8.0),
         FitnessMeasure(
             "healthy_steps",
             "Steps (of at most 1000) the hopper stays healthy (upright, torso above 0.7 m).",
@@ -441,9 +415,9 @@ HOPPER = TaskSpec(
     ),
     presets=budget_presets(
         smoke=PPOPreset(
-            16_384, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=3, checkpoints=5
+            32_768, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=3, checkpoints=5
         ),
-        quick=PPOPreset(1_003_520, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=5),
+        quick=PPOPreset(1_000_000, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=5),
         full=PPOPreset(1_000_000, 1, _HOPPER_ZOO, normalize=True, eval_episodes=10),
     ),
     action_meaning="Box(3): torques in [-1, 1] on the joints: " + _HOPPER_JOINTS + ".",

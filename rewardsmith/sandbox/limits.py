@@ -1,7 +1,7 @@
 """OS limits for sandboxed processes: rlimits, a private network namespace, and detection.
 
-Everything here runs either in the parent (building the limits, probing what the OS
-offers) or in the forked child between ``fork`` and ``exec`` (applying them).
+The parent builds the limits and probes what the OS offers; a tiny launcher process
+(see :func:`launch_command`) applies them and then becomes the sandboxed command.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class Limits:
             5 s later. ``None``: unlimited.
         address_space_mb: Virtual memory (``RLIMIT_AS``). A process that imports torch and
             SB3 and trains PPO on HalfCheetah peaked at 0.85 GB here (0.96 GB without the
-            one-thread settings), so 4096 leaves a wide margin while stopping runaway
-            allocations.
+            one-thread settings), and real training jobs also ran under 1536 MB, so 4096
+            leaves a wide margin while stopping runaway allocations.
         file_size_mb: Largest file the process may write (``RLIMIT_FSIZE``).
         max_processes: ``RLIMIT_NPROC``. ``None`` by default: Linux counts every process
             and thread of the user system-wide (and ignores the limit for root), so a fixed
@@ -73,9 +73,8 @@ class Limits:
         )
 
 
-
-#: Exit status of the launcher when it could not enter the network namespace.
-SETUP_FAILED = 121
+#: First line the launcher writes to stderr when it could not enter the namespaces.
+NO_NAMESPACE_MARKER = "rewardsmith sandbox: no network namespace"
 
 # The launcher runs as `python -I -S -c _LAUNCHER spec argv...`: it sets the rlimits and
 # enters the namespaces, then execs the real command in the same process. A separate
@@ -84,6 +83,11 @@ SETUP_FAILED = 121
 _LAUNCHER = """
 import ctypes, json, os, resource, sys
 spec = json.loads(sys.argv[1])
+# Die with the parent (PR_SET_PDEATHSIG = 1): a killed CLI must not leave trainings running.
+parent = int(spec["parent"])
+ctypes.CDLL(None).prctl(1, 9)
+if os.getppid() != parent:
+    sys.exit(137)
 for which, soft, hard in spec["rlimits"]:
     _, cap = resource.getrlimit(which)
     if cap != resource.RLIM_INFINITY:
@@ -96,7 +100,7 @@ if flags:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.unshare(ctypes.c_int(flags)) != 0:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-        if flags & %(newuser)d:
+        if flags & spec["newuser"]:
             for path, text in (
                 ("/proc/self/setgroups", "deny"),
                 ("/proc/self/uid_map", f"{uid} {uid} 1"),
@@ -105,10 +109,10 @@ if flags:
                 with open(path, "w") as fh:
                     fh.write(text)
     except OSError as exc:
-        sys.stderr.write(f"rewardsmith sandbox: could not unshare: {exc}\\n")
-        sys.exit(%(failed)d)
+        sys.stderr.write(f"{spec['marker']} ({exc})\\n")
+        sys.stderr.flush()
 os.execvp(sys.argv[2], sys.argv[2:])
-""" % {"newuser": CLONE_NEWUSER, "failed": SETUP_FAILED}
+"""
 
 
 def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
@@ -137,8 +141,9 @@ def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
 def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[str]:
     """Wrap ``argv`` so it starts under ``limits`` and in new namespaces.
 
-    The wrapper is a short Python launcher that exits with :data:`SETUP_FAILED` when
-    ``unshare_flags`` cannot be applied, and otherwise becomes ``argv`` (same process).
+    The wrapper is a short Python launcher that then becomes ``argv`` (same process).
+    When ``unshare_flags`` cannot be applied it goes on without them, after writing a
+    line that starts with :data:`NO_NAMESPACE_MARKER` to stderr.
 
     Args:
         argv: The command to run.
@@ -146,7 +151,13 @@ def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[
         unshare_flags: ``unshare(2)`` flags (0: stay in the parent's namespaces).
 
     """
-    spec = {"rlimits": _rlimit_table(limits), "unshare": unshare_flags}
+    spec = {
+        "rlimits": _rlimit_table(limits),
+        "unshare": unshare_flags,
+        "newuser": CLONE_NEWUSER,
+        "marker": NO_NAMESPACE_MARKER,
+        "parent": os.getpid(),
+    }
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *argv]
 
 
@@ -162,14 +173,17 @@ def _libc() -> ctypes.CDLL | None:
 
 def _probe_unshare(flags: int) -> str:
     """Try ``flags`` with the launcher in a throwaway child; "" on success, else why not."""
-    argv = launch_command([sys.executable, "-I", "-S", "-c", ""], Limits(None), flags)
+    no_limits = Limits(cpu_seconds=None, address_space_mb=None, file_size_mb=None)
+    argv = launch_command([sys.executable, "-I", "-S", "-c", ""], no_limits, flags)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{type(exc).__name__}: {exc}"
-    if proc.returncode == 0:
-        return ""
     lines = proc.stderr.strip().splitlines()
+    if proc.returncode == 0 and not lines:
+        return ""
+    if lines and lines[0].startswith(NO_NAMESPACE_MARKER):
+        return lines[0][len(NO_NAMESPACE_MARKER) :].strip(" ()")
     return lines[-1] if lines else f"exit status {proc.returncode}"
 
 

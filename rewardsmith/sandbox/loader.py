@@ -7,9 +7,12 @@ calls :func:`load_reward` is itself sandboxed (see :mod:`rewardsmith.sandbox.run
 """
 
 from __future__ import annotations
+import __future__
 
 import builtins
+import typing
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 #: Filename given to compiled reward code; tracebacks name it, so line numbers can be mapped back.
@@ -17,6 +20,12 @@ REWARD_FILENAME = "<reward>"
 
 #: Modules reward code may import (``import numpy.linalg`` included).
 IMPORTABLE = frozenset({"numpy", "math", "numpy.linalg", "numpy.fft"})
+
+#: Type-hint names reward code may take with ``from typing import ...`` (an LLM habit);
+#: the import yields a namespace holding only these, never the typing module itself.
+TYPING_NAMES = frozenset(
+    {"Any", "Callable", "Dict", "List", "Mapping", "Optional", "Sequence", "Tuple", "Union"}
+)
 
 #: Builtins that compute and nothing else: no I/O, no introspection, no code execution.
 SAFE_BUILTIN_NAMES = frozenset(
@@ -44,7 +53,11 @@ def _restricted_import(
     fromlist: Any = (),
     level: int = 0,
 ) -> Any:
-    """``__import__`` that only knows numpy and math."""
+    """``__import__`` that only knows numpy and math (plus type-hint names)."""
+    if level == 0 and name == "typing":
+        return SimpleNamespace(**{n: getattr(typing, n) for n in TYPING_NAMES})
+    if level == 0 and name == "__future__" and tuple(fromlist or ()) == ("annotations",):
+        return __future__
     if level != 0 or name not in IMPORTABLE:
         shown = "." * level + name
         raise ImportError(f"reward code may only import numpy and math, not {shown!r}")

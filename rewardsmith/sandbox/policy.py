@@ -15,7 +15,8 @@ Choices (kept deliberately simple):
 * Forbidden builtins (``getattr``, ``eval``, ``open``...) are refused where used; a
   variable that merely shares the name (``dir = np.sign(v)``) is fine, since the
   loader does not provide the builtin anyway.
-* ``print`` is allowed (the loader makes it a no-op).
+* ``print`` is allowed (the loader makes it a no-op), and so are type hints imported
+  with ``from typing import Dict, Tuple, ...`` and ``from __future__ import annotations``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from rewardsmith.sandbox.loader import IMPORTABLE, SAFE_BUILTIN_NAMES
+from rewardsmith.sandbox.loader import IMPORTABLE, SAFE_BUILTIN_NAMES, TYPING_NAMES
 
 #: numpy submodules reward code may use, by access path.
 ALLOWED_SUBMODULES = frozenset({"numpy.linalg", "numpy.fft", "numpy.emath"})
@@ -162,7 +163,6 @@ class _Checker:
                 self.parents[child] = node
         self.aliases: dict[str, str] = {}  # local name -> dotted path (e.g. np -> numpy)
         self.bound: set[str] = set()
-        self.reward_params: list[str] = []
 
     # -- helpers -------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class _Checker:
     def resolve(self, path: str) -> Any:
         """Return the object at dotted ``path`` under numpy/math (``None`` when missing)."""
         root, *rest = path.split(".")
-        if root not in ("numpy", "math"):
+        if root not in ("numpy", "math"):  # also "" for names that are not import aliases
             return None  # never import a module the untrusted code merely names
         obj: Any = importlib.import_module(root)
         for part in rest:
@@ -294,7 +294,6 @@ class _Checker:
                 "fields are passed by name. Fix: remove the `/`",
             )
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-        self.reward_params = params
         for name in params:
             if name not in self.allowed:
                 self.problems.add(
@@ -328,6 +327,18 @@ class _Checker:
             self.check_attribute(node)
         elif isinstance(node, ast.Name):
             self.check_name(node)
+        elif isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
+            root: ast.AST = node.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name) and isinstance(
+                self.resolve(self.aliases.get(root.id, "")), ModuleType
+            ):
+                self.problems.add(
+                    line,
+                    f"assigning to or deleting `{_snippet(node)}` is not allowed: reward code "
+                    "may not change numpy's or math's data. Fix: copy it into a local variable",
+                )
         elif isinstance(node, (ast.FunctionDef, ast.arg)):
             name = node.name if isinstance(node, ast.FunctionDef) else node.arg
             if name.startswith("__"):
@@ -369,6 +380,9 @@ class _Checker:
                     self.problems.add(line, self.import_refusal(alias.name, _snippet(node)))
             return
         module = node.module or ""
+        if not node.level and module in ("typing", "__future__"):
+            self.check_hint_import(node, module)
+            return
         if node.level or module not in IMPORTABLE:
             shown = "." * node.level + module
             self.problems.add(line, self.import_refusal(shown, _snippet(node)))
@@ -383,10 +397,21 @@ class _Checker:
                 continue
             self.check_module_attr(node, module, alias.name, f"{module}.{alias.name}")
 
+    def check_hint_import(self, node: ast.ImportFrom, module: str) -> None:
+        allowed = TYPING_NAMES if module == "typing" else frozenset({"annotations"})
+        refused = [a.name for a in node.names if a.name not in allowed]
+        if refused:
+            self.problems.add(
+                self.line(node),
+                f"`{_snippet(node)}` is not allowed: from {module} only "
+                f"{', '.join(sorted(allowed))} may be imported. Fix: import only those, or "
+                "write type hints with builtin types such as `dict`",
+            )
+
     def import_refusal(self, name: str, code: str) -> str:
         hint = ""
         if name.split(".")[0] == "typing":
-            hint = " (write type hints with builtin types such as `dict`, or leave them out)"
+            hint = " (use `from typing import Dict, Tuple` for type hints)"
         return (
             f"`{code}` is not allowed: reward code may only import numpy and math"
             f"{hint}. Fix: remove the import and compute with numpy (np) or math"
@@ -538,12 +563,15 @@ def check_source(source: str, allowed_params: Sequence[str]) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError as exc:
         where = f"line {exc.lineno}: " if exc.lineno else ""
-        text = (exc.text or "").strip()
+        text = " ".join((exc.text or "").split())
+        text = text if len(text) <= 80 else text[:77] + "..."
         shown = f" in `{text}`" if text else ""
         return [
             f"{where}the code does not parse (SyntaxError: {exc.msg}){shown}. "
             "Fix: make it valid Python 3"
         ]
+    except (RecursionError, MemoryError):
+        return ["the code is nested too deeply to parse. Fix: write flatter expressions"]
     except ValueError as exc:  # e.g. null bytes in the source
         return [f"the code does not parse ({exc}). Fix: make it valid Python 3 text"]
     return _Checker(tree, allowed_params).run()

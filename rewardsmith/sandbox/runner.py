@@ -14,6 +14,7 @@ import os
 import signal as signals
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,13 +22,21 @@ from pathlib import Path
 from typing import IO
 
 from rewardsmith.sandbox.limits import (
+    NO_NAMESPACE_MARKER,
     Limits,
-    make_preexec,
+    launch_command,
     network_isolation,
     sandbox_capabilities,
 )
 
-__all__ = ["Limits", "SandboxResult", "run_sandboxed", "sandbox_capabilities", "scrubbed_env"]
+__all__ = [
+    "Limits",
+    "SandboxResult",
+    "run_sandboxed",
+    "sandbox_capabilities",
+    "scrubbed_env",
+    "terminate_all",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,19 @@ _FORCED_VARS = {
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 _warned_no_netns = False
+
+# Process groups of the sandboxed children alive now, so an interrupted run can end them.
+_live_groups: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def terminate_all() -> int:
+    """Kill every sandboxed child of this process now; return how many there were."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for pid in groups:
+        _kill_group(pid)
+    return len(groups)
 
 
 def _is_secret(name: str) -> bool:
@@ -182,18 +204,30 @@ def _tail(handle: IO[bytes]) -> str:
     return handle.read().decode("utf-8", errors="replace")[-TAIL_CHARS:]
 
 
-def _wait_unreaped(pid: int, timeout: float | None) -> bool:
-    """Wait until ``pid`` exits without reaping it; ``False`` when ``timeout`` passed first."""
+def _wait_unreaped(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait until ``proc`` exits without reaping it; ``False`` when ``timeout`` passed first."""
+    if not hasattr(os, "waitid"):  # e.g. macOS: reaping at once is the best on offer
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
     deadline = None if timeout is None else time.monotonic() + timeout
     pause = 0.001
     while True:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
         if info is not None:
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
+
+
+def _namespace_failed(handle: IO[bytes]) -> bool:
+    """Whether the launcher said (on the first line of stderr) it ran without a namespace."""
+    handle.seek(0)
+    return handle.read(len(NO_NAMESPACE_MARKER)).decode("utf-8", "replace") == NO_NAMESPACE_MARKER
 
 
 def _kill_group(pid: int) -> None:
@@ -233,40 +267,29 @@ def run_sandboxed(
     env = scrubbed_env(workdir, extra=extra_env)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
+        proc = subprocess.Popen(
+            launch_command(argv, limits, flags),
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # its own process group, so all of it can be killed
+        )
+        with _live_lock:
+            _live_groups.add(proc.pid)
         try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                preexec_fn=make_preexec(limits, flags),
-            )
-        except subprocess.SubprocessError:
-            if not flags:
-                raise
-            # The namespace worked when probed but not now; run without it and say so.
-            logger.warning("could not create a network namespace; running with network access")
-            flags = 0
-            proc = subprocess.Popen(
-                argv,
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                preexec_fn=make_preexec(limits, 0),
-            )
-        try:
-            timed_out = not _wait_unreaped(proc.pid, limits.wall_seconds)
+            timed_out = not _wait_unreaped(proc, limits.wall_seconds)
         finally:
             # The unreaped child still holds its group id, so this cannot hit a reused id.
             _kill_group(proc.pid)
+            with _live_lock:
+                _live_groups.discard(proc.pid)
             proc.wait()
         elapsed = time.monotonic() - start
+        isolated = bool(flags) and not _namespace_failed(err)
+        if flags and not isolated:
+            logger.warning("could not create a network namespace; the process had network access")
         code = proc.returncode
         signal = -code if code < 0 else None
         if timed_out:
@@ -278,7 +301,7 @@ def run_sandboxed(
             timed_out=timed_out,
             signal=signal,
             limits=limits,
-            network_isolated=bool(flags),
+            network_isolated=isolated,
             elapsed_seconds=elapsed,
         )
     logger.debug("sandboxed %s: %s in %.1f s", argv[:3], result.describe(), elapsed)

@@ -159,7 +159,9 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
     except RewardContractError as exc:
         problems.append(str(exc))
         return report
-    unknown = [p for p in params if p not in allowed or (p != "action" and p not in fields)]
+    unknown = [
+        p for p in params if (allowed and p not in allowed) or (p != "action" and p not in fields)
+    ]
     if unknown:
         known = ", ".join(allowed) or ", ".join([*fields, "action"])
         problems.append(

@@ -48,6 +48,8 @@ def reward_parameters(source: str) -> list[str]:
         raise RewardContractError(
             f"the reward code does not parse (line {exc.lineno}: {exc.msg})"
         ) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise RewardContractError(f"the reward code does not parse ({exc})") from exc
     for node in reversed(tree.body):  # the last definition is the one that counts
         if isinstance(node, ast.FunctionDef) and node.name == ENTRY_POINT:
             args = node.args

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rewardsmith.sandbox.runner import Limits
+from rewardsmith.sandbox.runner import Limits, terminate_all
 from rewardsmith.train.jobs import JobOutcome, run_job
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class Executor(Protocol):
         """Run every job and yield each one's outcome when it is done."""
         ...
 
-    def close(self) -> None:
-        """Release workers."""
+    def close(self, kill: bool = False) -> None:
+        """Release workers; with ``kill``, end running jobs."""
         ...
 
 
@@ -77,6 +77,7 @@ class LocalExecutor:
         self.retries = retries
         self.on_start = on_start
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rs-job")
+        self._closed = False
 
     def _run_one(self, job: Job) -> JobOutcome:
         if self.on_start is not None:
@@ -85,7 +86,7 @@ class LocalExecutor:
         tries = 0
         # A worker that wrote a result failed for a reason it reported (the reward broke);
         # one that died without a result may have been a passing fault, so it gets another go.
-        while not outcome.ok and not outcome.result and tries < self.retries:
+        while not outcome.ok and not outcome.result and tries < self.retries and not self._closed:
             tries += 1
             logger.warning("job %s died (%s); retrying", job.key, outcome.error)
             outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs)
@@ -105,9 +106,12 @@ class LocalExecutor:
             for future in futures:
                 future.cancel()
 
-    def close(self) -> None:
-        """Stop accepting jobs; running ones finish."""
+    def close(self, kill: bool = False) -> None:
+        """Stop accepting jobs; with ``kill``, end the running ones too (Ctrl-C)."""
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if kill:
+            terminate_all()
 
 
 def describe_outcome(outcome: JobOutcome) -> str:

@@ -41,8 +41,9 @@ def main(argv: list[str]) -> int:
         result = _dispatch(job)
         code = 0
     except Exception as exc:  # noqa: BLE001 - the worker's whole job is to report failures
+        message = (str(exc).strip().splitlines() or [repr(exc)])[0]
         result = {
-            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            "error": f"{type(exc).__name__}: {message}"[:500],
             "traceback": traceback.format_exc()[-4000:],
         }
         code = 1

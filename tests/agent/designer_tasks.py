@@ -21,9 +21,7 @@ def _secret_fitness_code(prev: Any, fields: Any, native: float) -> float:
     return float(fields["x"])
 
 
-_PRESETS = {
-    name: PPOPreset(1024, 1, {"n_steps": 1024}) for name in ("smoke", "quick", "full")
-}
+_PRESETS = {name: PPOPreset(1024, 1, {"n_steps": 1024}) for name in ("smoke", "quick", "full")}
 
 
 def field(name: str, meaning: str, *tags: str, shape: tuple[int, ...] = ()) -> StateField:
@@ -105,9 +103,7 @@ REACHER = TaskSpec(
         field("joint_velocities", "Joint velocities.", "joint_velocities", shape=(2,)),
     ),
     extract=_nothing,
-    fitness=(
-        FitnessMeasure("reached", "1 when the target is reached.", "-", _one, "max", 1.0),
-    ),
+    fitness=(FitnessMeasure("reached", "1 when the target is reached.", "-", _one, "max", 1.0),),
     presets=_PRESETS,
     action_meaning="Box(2): joint torques.",
     termination="The episode ends when the fingertip reaches the goal.",

@@ -98,3 +98,12 @@ def test_worker_killed_by_the_cpu_limit_becomes_a_problem(transitions: Path) -> 
         "was stopped. Make it fast: no Python loops over envs or elements, no huge intermediate "
         "arrays, plain numpy operations on the whole batch"
     ]
+
+
+def test_a_failing_checker_is_not_blamed_on_the_reward(tmp_path: Path) -> None:
+    missing = tmp_path / "transitions.npz"
+    missing.write_bytes(b"not an npz file")
+    report = Critic(TASK, missing).check(RewardCandidate(GOOD))
+    assert not report.passed
+    assert report.problems[0].startswith("the reward could not be checked (the checker failed:")
+    assert "may not be the reward's fault" in report.problems[0]

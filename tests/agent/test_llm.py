@@ -66,9 +66,11 @@ def test_empty_and_truncated_answers_are_retried() -> None:
 
 
 def test_clear_error_after_the_last_retry() -> None:
-    with ScriptedLLMServer(default=(503, "overloaded")) as server:
-        with pytest.raises(LLMError) as info:
-            _model(server, max_retries=2).complete(MESSAGES)
+    with (
+        ScriptedLLMServer(default=(503, "overloaded")) as server,
+        pytest.raises(LLMError) as info,
+    ):
+        _model(server, max_retries=2).complete(MESSAGES)
     message = str(info.value)
     assert len(server.requests) == 3
     assert "\n" not in message
@@ -77,9 +79,11 @@ def test_clear_error_after_the_last_retry() -> None:
 
 
 def test_auth_error_is_not_retried_and_names_the_fix() -> None:
-    with ScriptedLLMServer([(401, "invalid api key")], default="never reached") as server:
-        with pytest.raises(LLMError, match="API key"):
-            _model(server).complete(MESSAGES)
+    with (
+        ScriptedLLMServer([(401, "invalid api key")], default="never reached") as server,
+        pytest.raises(LLMError, match="API key"),
+    ):
+        _model(server).complete(MESSAGES)
     assert len(server.requests) == 1
 
 
@@ -141,8 +145,17 @@ def test_reviewer_asks_with_the_task_and_code() -> None:
         "reviewer's suggested fix: use -x_velocity",
     ]
     assert verdict.usage["completion_tokens"] == 20
+    assert verdict.raw == answer
     prompt = server.requests[0]["messages"][0]["content"]
     assert "run backwards" in prompt and "return x_velocity" in prompt
+
+
+def test_reviewer_is_the_loops_hook() -> None:
+    ctx = DesignContext(CHEETAH, "run backwards", CHEETAH.fitness[0], seed=0)
+    answer = '{"verdict": "fail", "reasons": ["wrong sign"], "fix": "negate x_velocity"}'
+    with ScriptedLLMServer([answer]) as server:
+        passed, reasons = LLMReviewer(_model(server))(ctx, RewardCandidate("x = 1\n"))
+    assert (passed, reasons) == (False, ["wrong sign", "suggested fix: negate x_velocity"])
 
 
 def test_reviewer_lets_candidates_through_when_the_model_is_down() -> None:

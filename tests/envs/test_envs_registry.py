@@ -46,7 +46,11 @@ def test_builtins_are_registered_with_their_family():
 
 @pytest.mark.parametrize(
     ("wrong", "suggested"),
-    [("CartPole-v2", "CartPole-v1"), ("halfcheetah-v5", "HalfCheetah-v5"), ("Hoper-v5", "Hopper-v5")],
+    [
+        ("CartPole-v2", "CartPole-v1"),
+        ("halfcheetah-v5", "HalfCheetah-v5"),
+        ("Hoper-v5", "Hopper-v5"),
+    ],
 )
 def test_unknown_id_suggests_the_closest(wrong, suggested):
     with pytest.raises(UserError, match="did you mean") as err:
@@ -61,9 +65,10 @@ def test_unknown_id_far_from_everything_has_no_suggestion():
 
 
 def test_task_modules_do_not_import_the_simulators():
+    heavy = "('gymnasium', 'mujoco', 'torch', 'stable_baselines3')"
     code = (
         "import sys, rewardsmith.envs.classic, rewardsmith.envs.mujoco;"
-        "bad = [m for m in ('gymnasium', 'mujoco', 'torch', 'stable_baselines3') if m in sys.modules];"
+        f"bad = [m for m in {heavy} if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -82,7 +87,8 @@ def test_fields_are_documented(task_id):
         assert f.unit and f.meaning.endswith(".")
         assert f.tags <= TAGS, f.tags - TAGS
     tags = set().union(*(f.tags for f in spec.fields))
-    assert {"x_position", "x_velocity", "time"} <= tags
+    assert "time" in tags
+    assert tags & {"x_position", "angle"}  # something to move along or to keep upright
     assert spec.description and spec.action_meaning and spec.termination
 
 

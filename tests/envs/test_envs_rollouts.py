@@ -28,6 +28,12 @@ def _short(task_id, steps, fitness=None, mode="native"):
     return TaskWrapper(env, spec, spec.get_fitness(fitness), mode)
 
 
+def _gentle(env):
+    # Small random actions, so that no episode ends within a few steps.
+    action = env.action_space.sample()
+    return action if isinstance(env.action_space, gym.spaces.Discrete) else action * 0.1
+
+
 def _check_fields(spec, fields):
     assert set(fields) == {f.name for f in spec.fields}
     for f in spec.fields:
@@ -49,7 +55,7 @@ def test_fields_have_their_documented_shapes(spec):
     assert info["fields"]["time"] == 0.0
     history = [info["fields"]]
     for _ in range(5):
-        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        _, _, terminated, truncated, info = env.step(_gentle(env))
         _check_fields(spec, info["fields"])
         history.append(info["fields"])
         assert not (terminated or truncated)
@@ -57,7 +63,7 @@ def test_fields_have_their_documented_shapes(spec):
     assert np.allclose(np.diff(times), STEP_SECONDS[spec.id])
     # Fields kept from an earlier step must not change under later steps (no aliasing).
     snapshot = [{k: np.copy(v) for k, v in fields.items()} for fields in history]
-    env.step(env.action_space.sample())
+    env.step(_gentle(env))
     for before, kept in zip(snapshot, history, strict=True):
         for name, value in before.items():
             assert np.array_equal(value, kept[name]), name
@@ -103,15 +109,13 @@ def test_pendulum_angle_is_wrapped_and_sparse_reward_is_the_fitness_term():
     spec = get_task("Pendulum-v1")
     env = make_task_env(spec, reward_mode="sparse")
     obs, _ = env.reset(seed=0)
-    rewards, natives = [], []
     for _ in range(10):
         obs, reward, *_, info = env.step(np.array([0.0], dtype=np.float32))
         f = info["fields"]
         assert -math.pi <= f["pole_angle"] < math.pi
         assert np.allclose([f["cos_angle"], f["sin_angle"], f["pole_angular_velocity"]], obs)
-        assert reward == info["fitness_step"] in (0.0, 1.0)
-        rewards.append(reward)
-        natives.append(-(f["pole_angle"] ** 2))
+        assert reward == info["fitness_step"]
+        assert reward in (0.0, 1.0)
     env.unwrapped.state = np.array([4 * math.pi + 0.05, 0.0])  # wound up twice, near upright
     _, reward, *_, info = env.step(np.array([0.0], dtype=np.float32))
     assert abs(info["fields"]["pole_angle"]) < 0.2

@@ -109,6 +109,14 @@ def test_too_slow_reward_states_the_numbers(transitions: Path) -> None:
     assert result["per_call_seconds"] > 5e-4
 
 
+def test_memory_hungry_reward_is_reported_not_fatal(transitions: Path) -> None:
+    source = GOOD.replace("    energy =", "    big = np.ones(2**31)\n    energy =")
+    problems = check(source, transitions)["problems"]
+    assert len(problems) == 1
+    assert problems[0].startswith("compute_reward raised MemoryError: Unable to allocate 16.0 GiB")
+    assert "at line 4 (`big = np.ones(2**31)`)" in problems[0]
+
+
 def test_load_time_error_and_unknown_parameter(transitions: Path) -> None:
     # In-process: run_check only reads the npz, so the slow worker start is not needed here.
     broken = "import numpy as np\nSCALE = 1 / 0\n" + GOOD

@@ -49,6 +49,15 @@ def test_unsafe_module_imports_fail_at_load() -> None:
         load_reward("from .sibling import thing\n")
 
 
+def test_typing_yields_only_type_hint_names() -> None:
+    fn = load_reward(
+        "from typing import Dict\nimport typing\n"
+        "def compute_reward(x) -> Dict[str, float]:\n    return typing.sys, {}\n"
+    )
+    with pytest.raises(AttributeError, match="sys"):
+        fn(1.0)
+
+
 def test_missing_entry_point() -> None:
     with pytest.raises(LookupError, match="compute_reward"):
         load_reward("def reward(x):\n    return x, {}\n")

@@ -85,6 +85,7 @@ def test_good_code_passes() -> None:
         ("y = x.tofile('f')", ["line 4", "`.tofile`", "writes a file"]),
         ("y = np.lib.stride_tricks", ["line 4", "np.lib", "submodules"]),
         ("np.sum = None", ["line 4", "assigning", "np.sum"]),
+        ("np.typecodes['All'] = ''", ["line 4", "assigning", "np.typecodes['All']"]),
         ("m = np", ["line 4", "`np` may only be used as `np.<name>`"]),
         ("y = np.clamp(x, 0, 1)", ["line 4", "np.clamp", "does not exist", "np.clip"]),
         ("g = (i for i in x).gi_frame", ["line 4", "`.gi_frame`", "frames"]),
@@ -151,9 +152,21 @@ def test_field_used_without_being_a_parameter() -> None:
     ]
 
 
-def test_typing_import_gets_a_specific_hint() -> None:
-    problems = check_source("from typing import Dict\n" + wrap("pass"), PARAMS)
-    assert "line 1" in problems[0] and "builtin types" in problems[0]
+def test_type_hint_imports() -> None:
+    hinted = (
+        "from __future__ import annotations\nfrom typing import Dict, Tuple\nimport numpy as np\n"
+        "def compute_reward(x: np.ndarray) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:\n"
+        "    return x, {'x': x}\n"
+    )
+    assert check_source(hinted, PARAMS) == []
+    problems = check_source("import typing\nfrom typing import cast\n" + wrap("pass"), PARAMS)
+    assert problems[0].startswith("line 1: `import typing` is not allowed")
+    assert "from typing import Dict, Tuple" in problems[0]
+    assert problems[1].startswith("line 2: `from typing import cast` is not allowed")
+
+
+def test_local_containers_may_be_changed() -> None:
+    assert check_source(wrap("d = {}\nd['a'] = x\nx[0] = 1.0\ndel d['a']"), PARAMS) == []
 
 
 def test_modules_named_by_untrusted_code_are_never_imported() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rewardsmith.sandbox.limits import network_isolation
+from rewardsmith.sandbox import runner as runner_module
+from rewardsmith.sandbox.limits import NO_NAMESPACE_MARKER, network_isolation
 from rewardsmith.sandbox.runner import (
     Limits,
     SandboxResult,
@@ -174,3 +175,14 @@ def test_capabilities_and_presets() -> None:
     assert check.cpu_seconds == 20 and check.wall_seconds == 60 and not check.network
     train = Limits.for_training(100)
     assert train.cpu_seconds == 260 and train.wall_seconds == 420
+
+
+def test_runs_without_isolation_when_the_namespace_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unshare(2) rejects this flag with EINVAL: the launcher must go on and say so.
+    monkeypatch.setattr(runner_module, "network_isolation", lambda: (0x1, "bogus"))
+    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK)
+    assert result.ok and "still ran" in result.stdout_tail
+    assert not result.network_isolated
+    assert result.stderr_tail.startswith(NO_NAMESPACE_MARKER)

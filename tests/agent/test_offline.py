@@ -1,0 +1,297 @@
+"""The offline designer: valid code under the contract, intent read right, real evolution."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import numpy as np
+import pytest
+
+from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
+from rewardsmith.agent.designer import DesignContext
+from rewardsmith.agent.intent import read_intent
+from rewardsmith.agent.offline import OfflineDesigner
+from rewardsmith.agent.parsing import extract_code
+from rewardsmith.envs.registry import all_tasks
+from rewardsmith.envs.spec import TaskSpec
+from tests.agent.designer_tasks import ALL_TASKS, CARTPOLE, CHEETAH, PENDULUM, random_batch
+
+
+def _ctx(task: TaskSpec, description: str = "", seed: int = 0) -> DesignContext:
+    return DesignContext(task, description or task.description, task.fitness[0], seed)
+
+
+def _load(source: str):
+    namespace: dict = {"__builtins__": __builtins__}
+    exec(compile(source, "<reward>", "exec"), namespace)  # our own generated code
+    return namespace["compute_reward"]
+
+
+def _params(source: str) -> list[str]:
+    tree = ast.parse(source)
+    [fn] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "compute_reward"]
+    return [a.arg for a in fn.args.args]
+
+
+def _call(task: TaskSpec, source: str, batch: dict[str, np.ndarray]) -> tuple:
+    return _load(source)(**{p: batch[p] for p in _params(source)})
+
+
+def _check_contract(task: TaskSpec, candidate: RewardCandidate) -> None:
+    assert set(_params(candidate.source)) <= set(task.field_names), candidate.source
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        reward, components = _call(task, candidate.source, random_batch(task, 8, rng))
+        assert reward.shape == (8,) and np.all(np.isfinite(reward))
+        assert components
+        for value in components.values():
+            assert value.shape == (8,) and np.all(np.isfinite(value))
+        assert np.allclose(sum(components.values()), reward)
+
+
+@pytest.mark.parametrize("task", ALL_TASKS, ids=lambda t: t.id)
+def test_candidates_are_valid_diverse_and_look_like_llm_answers(task: TaskSpec) -> None:
+    batch = OfflineDesigner().propose(_ctx(task), [], n=6)
+    assert len(batch.candidates) == 6
+    assert len({c.id for c in batch.candidates}) == 6
+    assert len(batch.responses) == 6 and batch.usage["cost_usd"] == 0
+    for candidate, response in zip(batch.candidates, batch.responses, strict=True):
+        _check_contract(task, candidate)
+        assert response.count("```python") == 1
+        assert extract_code(response) == [candidate.source]
+        assert candidate.origin["designer"] == "offline"
+        json.dumps(candidate.origin)  # the genome is plain data for the run folder
+    assert "Offline designer" in batch.prompt and "Term library" in batch.prompt
+
+
+def test_every_builtin_task_gets_valid_code() -> None:
+    for task in all_tasks():
+        for candidate in OfflineDesigner().propose(_ctx(task), [], n=4).candidates:
+            _check_contract(task, candidate)
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds() -> None:
+    first = OfflineDesigner().propose(_ctx(PENDULUM, seed=7), [], n=4)
+    again = OfflineDesigner().propose(_ctx(PENDULUM, seed=7), [], n=4)
+    other = OfflineDesigner().propose(_ctx(PENDULUM, seed=8), [], n=4)
+    assert [c.source for c in first.candidates] == [c.source for c in again.candidates]
+    assert first.prompt == again.prompt
+    assert [c.id for c in first.candidates] != [c.id for c in other.candidates]
+
+
+def _speed_preference(description: str) -> list[float]:
+    """reward(v = +1) - reward(v = -1), everything else equal, per candidate."""
+    batch = OfflineDesigner().propose(_ctx(CHEETAH, description), [], n=4)
+    fields = random_batch(CHEETAH, 2, np.random.default_rng(0))
+    fields = {k: np.repeat(v[:1], 2, axis=0) for k, v in fields.items()}
+    fields["x_velocity"] = np.array([1.0, -1.0])
+    out = []
+    for candidate in batch.candidates:
+        reward, _ = _call(CHEETAH, candidate.source, fields)
+        out.append(float(reward[0] - reward[1]))
+    return out
+
+
+def test_direction_comes_from_the_description() -> None:
+    assert all(d > 0 for d in _speed_preference("run forward as fast as possible"))
+    assert all(d < 0 for d in _speed_preference("run backwards"))
+    assert all(d < 0 for d in _speed_preference("Make the cheetah move to the left quickly"))
+    # No words about motion at all: the task's own description ("run forward") decides.
+    assert all(d > 0 for d in _speed_preference("do it smoothly"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("keep the pole upright while holding the cart near x = 0.5", 0.5),
+        ("balance it at x=0.5", 0.5),
+        ("hold the cart at x ≈ -0.3", -0.3),
+        ("keep the cart x position of 1.25", 1.25),
+    ],
+)
+def test_target_position_is_read(text: str, expected: float) -> None:
+    intent = read_intent(text)
+    assert intent.target_x == pytest.approx(expected)
+    assert intent.direction is None
+
+
+def test_other_intents() -> None:
+    assert read_intent("run at 2 m/s").target_speed == 2.0
+    assert read_intent("run backwards at 1.5 m/s").direction == -1
+    assert read_intent("balance near the right edge").x_side == 1
+    assert read_intent("move right").direction == 1
+    assert read_intent("stand still").still
+    assert read_intent("swing up smoothly").smooth
+    assert read_intent("keep the pole balanced").direction is None
+    assert read_intent("balance the pole; the cart must not run off the track").direction is None
+    assert read_intent("run forward, never backwards").direction == 1
+
+
+def test_target_position_term_peaks_at_the_target() -> None:
+    description = "keep the pole upright while holding the cart near x = 0.5"
+    batch = OfflineDesigner().propose(_ctx(PENDULUM, description), [], n=4)
+    fields = {f.name: np.zeros(3) for f in PENDULUM.fields}
+    fields["cart_position"] = np.array([0.5, 0.0, 1.0])
+    fields["action"] = np.zeros((3, 1))
+    for candidate in batch.candidates:
+        terms = candidate.origin["genome"]["terms"]
+        position = [t for t in terms if t["field"] == "cart_position" and t["role"] == "objective"]
+        assert position and position[0]["target"] == 0.5
+        reward, _ = _call(PENDULUM, candidate.source, fields)
+        assert reward[0] > reward[1] and reward[0] > reward[2]
+
+
+def test_failure_terminated_tasks_pay_positive_rewards_and_discrete_gets_no_energy() -> None:
+    rng = np.random.default_rng(2)
+    for task in (CARTPOLE, PENDULUM):
+        for candidate in OfflineDesigner().propose(_ctx(task), [], n=6).candidates:
+            assert any(t["role"] == "alive" for t in candidate.origin["genome"]["terms"])
+            reward, _ = _call(task, candidate.source, random_batch(task, 64, rng))
+            assert np.all(reward > 0), candidate.source
+            if task is CARTPOLE:
+                assert "action" not in _params(candidate.source)
+    for candidate in OfflineDesigner().propose(_ctx(CHEETAH), [], n=6).candidates:
+        assert all(t["role"] != "alive" for t in candidate.origin["genome"]["terms"])
+
+
+# ------------------------------------------------------------------------------ evolution
+
+
+def _record(
+    batch_candidates: list[RewardCandidate], fitness: list[float], **extra: object
+) -> IterationRecord:
+    results = [
+        CandidateResult(c, "ok", fitness=f, **extra)  # type: ignore[arg-type]
+        for c, f in zip(batch_candidates, fitness, strict=True)
+    ]
+    best = max(results, key=lambda r: r.fitness or 0.0)
+    return IterationRecord(0, results, best.candidate.id, "feedback text")
+
+
+def test_next_iteration_breeds_from_the_best() -> None:
+    ctx = _ctx(PENDULUM)
+    designer = OfflineDesigner()
+    first = designer.propose(ctx, [], n=4).candidates
+    history = [_record(first, [100.0, 600.0, 300.0, 50.0])]
+    batch = designer.propose(ctx, history, n=4)
+    ids = {c.id for c in first}
+    assert len(batch.candidates) == 4
+    assert all(c.id not in ids for c in batch.candidates)
+    assert batch.candidates[0].parent == first[1].id
+    assert {c.parent for c in batch.candidates} <= {first[1].id, first[2].id}
+    assert first[1].id in batch.prompt and "Evolution" in batch.prompt
+    again = OfflineDesigner().propose(ctx, history, n=4)
+    assert [c.source for c in again.candidates] == [c.source for c in batch.candidates]
+
+
+def test_asking_again_in_the_same_iteration_gives_new_candidates() -> None:
+    ctx = _ctx(CARTPOLE)
+    designer = OfflineDesigner()
+    first = designer.propose(ctx, [], n=3).candidates
+    second = designer.propose(ctx, [], n=2).candidates
+    assert len(second) == 2
+    assert not {c.id for c in first} & {c.id for c in second}
+
+
+def test_rejected_and_foreign_candidates_are_not_parents() -> None:
+    ctx = _ctx(PENDULUM)
+    first = OfflineDesigner().propose(ctx, [], n=2).candidates
+    llm_written = RewardCandidate("def compute_reward(pole_angle):\n    return pole_angle, {}\n")
+    results = [
+        CandidateResult(first[0], "rejected", problems=["bad"]),
+        CandidateResult(llm_written, "ok", fitness=999.0),
+        CandidateResult(first[1], "ok", fitness=10.0),
+    ]
+    history = [IterationRecord(0, results, llm_written.id, "")]
+    batch = OfflineDesigner().propose(ctx, history, n=3)
+    assert batch.candidates[0].parent == first[1].id
+
+
+def _genome_terms(candidate: RewardCandidate) -> dict[str, dict]:
+    return {t["name"]: t for t in candidate.origin["genome"]["terms"]}
+
+
+def _single_parent(task: TaskSpec, terms: list[dict]) -> RewardCandidate:
+    from rewardsmith.agent.terms import render_source
+
+    candidate = RewardCandidate(render_source(terms, task, []))
+    candidate.origin = {"designer": "offline", "genome": {"terms": terms}}
+    return candidate
+
+
+def _term(name: str, kind: str, field: str | None, weight: float, role: str, **kw: float) -> dict:
+    from rewardsmith.agent.terms import make_term
+
+    return make_term(name, kind, field, weight, role, **kw)
+
+
+def test_reflection_signals_steer_the_first_child() -> None:
+    ctx = _ctx(PENDULUM)
+    parent = _single_parent(
+        PENDULUM,
+        [
+            _term("alive", "alive", None, 1.0, "alive"),
+            _term("upright", "gauss", "pole_angle", 1.0, "objective", scale=0.2),
+            _term("spin_damping", "gauss", "pole_angular_velocity", 0.2, "shaping", scale=1.5),
+            _term("drift", "linear", "cart_velocity", 0.01, "shaping"),
+            _term("energy", "energy", "action", 0.01, "penalty"),
+        ],
+    )
+    result = CandidateResult(
+        parent,
+        "ok",
+        fitness=200.0,
+        component_trace={
+            "alive": [1.0, 1.0, 1.0],
+            "upright": [0.05, 0.04, 0.05],  # rarely near target: widen its temperature
+            "spin_damping": [0.1, 0.15, 0.19],
+            "drift": [0.001, 0.001, 0.001],  # flat and tiny: drop it
+            "energy": [-0.5, -0.9, -1.0],  # a penalty dominating the reward: halve it
+        },
+        ended_by={"termination": 3},  # episodes end early: raise the alive bonus
+    )
+    history = [IterationRecord(0, [result], parent.id, "")]
+    child = OfflineDesigner().propose(ctx, history, n=1).candidates[0]
+    terms = _genome_terms(child)
+    notes = " ".join(child.origin["notes"])
+    assert child.parent == parent.id
+    assert terms["alive"]["weight"] == pytest.approx(2.0)
+    assert terms["upright"]["scale"] == pytest.approx(0.4, rel=0.4)
+    assert "drift" not in terms
+    assert terms["energy"]["weight"] == pytest.approx(0.005, rel=0.4)
+    for word in ("alive bonus x2", "temperature x2", "drift is flat", "dominates"):
+        assert word in notes
+
+
+def test_near_zero_fitness_restarts_half_the_population() -> None:
+    ctx = _ctx(PENDULUM)
+    first = OfflineDesigner().propose(ctx, [], n=4).candidates
+    history = [_record(first, [3.0, 1.0, 0.0, 2.0])]
+    batch = OfflineDesigner().propose(ctx, history, n=4)
+    parents = [c.parent for c in batch.candidates]
+    assert parents[:2] == [first[0].id, parents[1]] and parents[1] is not None
+    assert parents[2:] == [None, None]
+    assert any("restart" in " ".join(c.origin["notes"]) for c in batch.candidates)
+
+
+def test_revise_drops_the_blamed_term() -> None:
+    ctx = _ctx(PENDULUM)
+    designer = OfflineDesigner()
+    candidate = designer.propose(ctx, [], n=1).candidates[0]
+    assert "spin_damping" in _genome_terms(candidate)
+    batch = designer.revise(ctx, candidate, ["spin_damping is not finite for large inputs"])
+    [fixed] = batch.candidates
+    assert fixed.parent == candidate.id and fixed.id != candidate.id
+    assert "spin_damping" not in _genome_terms(fixed)
+    _check_contract(PENDULUM, fixed)
+
+
+def test_generated_code_passes_the_sandbox_policy() -> None:
+    from rewardsmith.sandbox.policy import check_source
+
+    for task in all_tasks():
+        for seed in (0, 1):
+            batch = OfflineDesigner().propose(_ctx(task, seed=seed), [], n=4)
+            for candidate in batch.candidates:
+                assert check_source(candidate.source, task.field_names) == []

@@ -1,0 +1,104 @@
+"""The CLI as a user meets it: help, bad input (exit 2, one line), tasks, check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, run_cli
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from rewardsmith.cli import app\n"
+        "r = CliRunner().invoke(app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert 'synthesize' in r.output\n"
+        "heavy = [m for m in ('torch', 'ray', 'litellm', 'stable_baselines3', 'mujoco', "
+        "'gymnasium') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["synthesize", "--env", "CartPole-v2"], "did you mean CartPole-v1"),
+        (["synthesize", "--env", "CartPole-v1", "--task", " "], "--task is empty"),
+        (["synthesize", "--env", "CartPole-v1", "--budget", "-3"], "--budget"),
+        (["synthesize", "--env", "CartPole-v1", "--iterations", "0"], "--iterations"),
+        (["synthesize", "--env", "CartPole-v1", "--fitness", "nope"], "no fitness 'nope'"),
+        (["synthesize"], "no env given"),
+        (["resume", "."], "not a rewardsmith run folder"),
+        (["show", "."], "not a rewardsmith run folder"),
+        (["tasks", "--describe", "Hoper-v5"], "did you mean Hopper-v5"),
+        (["check", "--env", "CartPole-v1", "missing.py"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], pattern: str) -> None:
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, result.stderr
+    assert pattern in " ".join(result.stderr.split())
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_tasks_lists_every_builtin(tmp_path: Path) -> None:
+    result = run_cli(["tasks"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for task in ("CartPole-v1", "Pendulum-v1", "MountainCarContinuous-v0", "InvertedPendulum-v5",
+                 "HalfCheetah-v5", "Hopper-v5"):
+        assert task in result.stdout
+
+
+def test_tasks_describe_shows_fields_and_fitness(tmp_path: Path) -> None:
+    result = run_cli(["tasks", "--describe", "CartPole-v1"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pole_angle" in result.stdout and "balance_steps" in result.stdout
+
+
+GOOD = """
+import numpy as np
+
+def _upright(angle):
+    return np.exp(-(angle / 0.1) ** 2)
+
+def compute_reward(pole_angle, cart_position):
+    up = _upright(pole_angle)
+    centre = 0.1 * np.exp(-cart_position ** 2)
+    return 1.0 + up + centre, {"upright": up, "centre": centre}
+"""
+
+BAD = """
+import os
+
+def compute_reward(pole_angle, cart_speed):
+    return pole_angle / 0.0, {}
+"""
+
+
+def test_check_good_bad_and_not_a_reward_file(tmp_path: Path) -> None:
+    (tmp_path / "good.py").write_text(GOOD)
+    (tmp_path / "bad.py").write_text(BAD)
+    (tmp_path / "notes.txt").write_text("just some notes\n")
+    good = run_cli(["check", "--env", "CartPole-v1", "good.py"], cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "passed" in good.stdout
+    bad = run_cli(["check", "--env", "CartPole-v1", "bad.py"], cwd=tmp_path)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    out = " ".join(bad.stdout.split())
+    assert "rejected" in out
+    assert "os" in out and "cart_speed" in out  # every problem, not only the first
+    notes = run_cli(["check", "--env", "CartPole-v1", "notes.txt"], cwd=tmp_path)
+    assert notes.returncode == 2 and "not a reward file" in notes.stderr
+    folder = run_cli(["check", "--env", "CartPole-v1", "."], cwd=tmp_path)
+    assert folder.returncode == 2 and "is not a file" in folder.stderr
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()

@@ -1,0 +1,57 @@
+"""End to end with the offline designer: the loop completes and the best reward solves the task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _only_run(out: Path) -> Path:
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "threshold"), [("CartPole-v1", 475.0), ("InvertedPendulum-v5", None)]
+)
+def test_offline_smoke_run_reaches_the_success_threshold(
+    tmp_path: Path, env: str, threshold: float | None
+) -> None:
+    result = run_cli(
+        ["synthesize", "--env", env, "--budget", "smoke", "--iterations", "2",
+         "--eval-seeds", "1", "--seed", "1", "--out", "runs"],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "offline designer" in result.stdout
+    run = _only_run(tmp_path / "runs")
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    for index in (0, 1):
+        it = run / f"iter_{index:02d}"
+        for name in ("prompt.md", "response_00.md", "candidates.json", "feedback.md",
+                     "iteration.json"):
+            assert (it / name).is_file(), it / name
+        record = json.loads((it / "iteration.json").read_text())
+        trained = [r for r in record["results"] if r["status"] == "ok"]
+        assert len(trained) == 4
+        cand = it / "cand_00"
+        for name in ("reward.py", "critic.json", "metrics.csv", "fitness.json", "policy.zip"):
+            assert (cand / name).is_file(), cand / name
+    report = json.loads((run / "best" / "report.json").read_text())
+    assert (run / "best" / "reward.py").read_text().startswith(("import", "def", "\n", "#"))
+    limit = threshold if threshold is not None else report["success_threshold"]
+    assert report["search"]["fitness"] >= limit, report
+    assert report["best"]["mean"] is not None
+    assert report["native"]["mean"] is not None and report["sparse"]["mean"] is not None
+    assert "human-normalised score" in result.stdout
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    shown = run_cli(["show", str(run)], cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "iteration 1" in shown.stdout and "fitness" in shown.stdout

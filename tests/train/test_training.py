@@ -1,0 +1,135 @@
+"""Training jobs through the real sandboxed worker, on small budgets."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from rewardsmith.envs.registry import get_task
+from rewardsmith.envs.wrapper import make_task_env
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.train.contract import RewardContractError
+from rewardsmith.train.executor import Job, LocalExecutor
+from rewardsmith.train.jobs import run_job
+from rewardsmith.train.reward_vec_env import RewardTooSlowError, RewardVecEnv
+
+REWARD = """
+import numpy as np
+
+def compute_reward(pole_angle, cart_position, action):
+    upright = np.exp(-(pole_angle / 0.1) ** 2)
+    centre = -0.1 * np.abs(cart_position)
+    return 1.0 + upright + centre, {"upright": upright, "centre": centre}
+"""
+
+
+def _job(reward: dict, steps: int = 2048, seed: int = 0) -> dict:
+    return {"kind": "train", "task": "CartPole-v1", "budget": str(steps), "seed": seed,
+            "reward": reward}
+
+
+def test_candidate_training_writes_traces_and_files(tmp_path: Path) -> None:
+    outcome = run_job(_job({"mode": "candidate", "source": REWARD}), Limits.for_training(60),
+                      keep_dir=tmp_path)
+    assert outcome.ok, outcome.error + outcome.stderr_tail
+    r = outcome.result
+    assert r["steps"] >= 2048
+    assert len(r["fitness_trace"]) == len(r["return_trace"]) == len(r["length_trace"]) > 1
+    assert set(r["component_trace"]) == {"upright", "centre"}
+    assert r["fitness"] == r["fitness_trace"][-1]
+    assert sum(r["ended_by"].values()) >= 1
+    assert {"cart_position", "pole_angle"} <= set(r["field_ranges"])
+    assert {p.name for p in tmp_path.iterdir()} == {"metrics.csv", "policy.zip"}
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert len(rows) == len(r["fitness_trace"])
+    assert {"steps", "fitness", "return", "native_return", "component/upright"} <= set(rows[0])
+
+
+def test_same_seed_same_result_and_native_sparse_modes(tmp_path: Path) -> None:
+    a = run_job(_job({"mode": "native"}, seed=3), Limits.for_training(60))
+    b = run_job(_job({"mode": "native"}, seed=3), Limits.for_training(60))
+    s = run_job(_job({"mode": "sparse"}, seed=3), Limits.for_training(60))
+    assert a.ok and b.ok and s.ok, (a.error, b.error, s.error)
+    assert a.result["fitness_trace"] == b.result["fitness_trace"]
+    # CartPole's native reward is 1 per step; so is the balance_steps term: same learning.
+    assert a.result["fitness_trace"] == s.result["fitness_trace"]
+    assert a.result["component_trace"] == {}
+
+
+def test_nan_reward_during_training_fails_with_a_reason(tmp_path: Path) -> None:
+    source = """
+import numpy as np
+
+def compute_reward(pole_angle):
+    bad = np.where(np.abs(pole_angle) > 0.05, np.nan, 1.0)
+    return bad, {"bad": bad}
+"""
+    outcome = run_job(_job({"mode": "candidate", "source": source}), Limits.for_training(60))
+    assert not outcome.ok
+    assert "RewardContractError" in outcome.error and "finite" in outcome.error.lower()
+
+
+def _venv(n: int = 2) -> DummyVecEnv:
+    spec = get_task("CartPole-v1")
+    venv = DummyVecEnv([lambda: make_task_env(spec, None, "candidate") for _ in range(n)])
+    venv.seed(0)
+    return venv
+
+
+def test_reward_vec_env_batches_one_call_per_step(in_tmp: Path) -> None:
+    calls = []
+
+    def fn(pole_angle, action):
+        calls.append((pole_angle.shape, action.shape))
+        return pole_angle * 0 + 2.0, {"two": np.full(pole_angle.shape[0], 2.0)}
+
+    env = RewardVecEnv(_venv(3), fn, ("pole_angle", "action"))
+    env.reset()
+    for _ in range(5):
+        _, reward, _, _ = env.step(np.array([0, 1, 0]))
+        assert reward.dtype == np.float32 and reward.tolist() == [2.0, 2.0, 2.0]
+    assert calls == [((3,), (3,))] * 5
+    assert env.pop_component_means() == {"two": 2.0, "__reward__": 2.0}
+    assert env.pop_component_means() == {}
+
+
+def test_reward_vec_env_rejects_bad_output(in_tmp: Path) -> None:
+    env = RewardVecEnv(_venv(), lambda pole_angle: (np.ones(5), {}), ("pole_angle",))
+    env.reset()
+    with pytest.raises(RewardContractError):
+        env.step(np.array([0, 1]))
+
+
+def test_reward_vec_env_stops_a_reward_slower_than_the_env(in_tmp: Path) -> None:
+    import time
+
+    def slow(pole_angle):
+        time.sleep(0.0005)
+        return pole_angle, {}
+
+    env = RewardVecEnv(_venv(), slow, ("pole_angle",), max_time_fraction=1.0)
+    env.reset()
+    with pytest.raises(RewardTooSlowError, match="vectorise"):
+        for _ in range(2000):
+            env.step(np.array([0, 1]))
+
+
+def test_executor_runs_jobs_in_parallel_and_retries_a_killed_worker(tmp_path: Path) -> None:
+    executor = LocalExecutor(workers=2, retries=1)
+    jobs = [
+        Job("a", {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4}, Limits.for_check()),
+        Job("b", {"kind": "nope"}, Limits.for_check()),
+        # A worker killed before it writes a result is retried once, then fails.
+        Job("c", {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4},
+            Limits(cpu_seconds=None, wall_seconds=0.2)),
+    ]
+    outcomes = {job.key: outcome for job, outcome in executor.run(jobs)}
+    executor.close()
+    assert outcomes["a"].ok
+    assert not outcomes["b"].ok and "unknown job kind" in outcomes["b"].error
+    assert not outcomes["c"].ok
+    assert "wall-clock limit" in outcomes["c"].error and "after 2 tries" in outcomes["c"].error
