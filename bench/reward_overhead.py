@@ -41,6 +41,7 @@ def _train(setup: str, env_id: str, steps: int, seed: int) -> float:
     from rewardsmith.envs.registry import get_task
     from rewardsmith.sandbox.loader import load_reward
     from rewardsmith.train.contract import reward_parameters
+    from rewardsmith.train.ppo import build_ppo_kwargs
     from rewardsmith.train.vec import make_vec_env
 
     spec = get_task(env_id)
@@ -55,9 +56,7 @@ def _train(setup: str, env_id: str, steps: int, seed: int) -> float:
     else:
         fn = load_reward(REWARD)
         venv = make_vec_env(spec, None, n, seed, "candidate", fn, reward_parameters(REWARD))
-    kwargs = dict(preset.ppo)
-    if "policy_kwargs" in kwargs:
-        kwargs["policy_kwargs"] = dict(kwargs["policy_kwargs"])
+    kwargs = build_ppo_kwargs(preset)
     model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **kwargs)
     model.set_logger(Logger(folder=None, output_formats=[]))
     started = time.perf_counter()

@@ -246,7 +246,7 @@ def synthesize(
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
         if config.model:
-            from rewardsmith.agent.llm import check_model
+            from rewardsmith.agent.model_check import check_model
 
             check_model(config.model, config.api_base)
         store = RunStore.create(Path(config.out), _make_run_id(config.env))

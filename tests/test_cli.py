@@ -102,3 +102,29 @@ def test_check_good_bad_and_not_a_reward_file(tmp_path: Path) -> None:
     folder = run_cli(["check", "--env", "CartPole-v1", "."], cwd=tmp_path)
     assert folder.returncode == 2 and "is not a file" in folder.stderr
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "pattern"),
+    [
+        (["--model", "mymodel"], {}, "unknown model 'mymodel'"),
+        (["--model", "openai/gpt-4o"], {"OPENAI_API_KEY": ""}, "needs OPENAI_API_KEY"),
+        (["--model", "anthropic/claude-3-haiku"], {"ANTHROPIC_API_KEY": ""},
+         "needs ANTHROPIC_API_KEY"),
+    ],
+)
+def test_bad_model_or_missing_key_exit_2(
+    tmp_path: Path, args: list[str], env: dict[str, str], pattern: str
+) -> None:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if "API_KEY" not in k}
+    clean.update({k: v for k, v in env.items() if v})
+    result = subprocess.run(
+        [sys.executable, "-m", "rewardsmith.cli", "synthesize", "--env", "CartPole-v1", *args],
+        cwd=tmp_path, env=clean | {"PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert pattern in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

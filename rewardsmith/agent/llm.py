@@ -132,6 +132,8 @@ class ChatModel:
                 reasons = sorted({_finish_reason(c) for c in choices if _usable(c) is None})
                 last_error = f"{dropped} empty or truncated answer(s) (finish_reason {reasons})"
                 result.notes.append(last_error)
+            elif not choices:
+                last_error = "the response held no answer"
             elif ask > 1 and len(choices) < ask:
                 # The provider ignored n: ask for the rest one by one.
                 self._single_choice = True
@@ -161,6 +163,10 @@ class ChatModel:
             kwargs["n"] = n
         if self.api_base:
             kwargs["api_base"] = self.api_base
+            # Self-hosted OpenAI-compatible servers rarely check keys, but the client insists
+            # on one: use the provider's key when set, a placeholder otherwise.
+            if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                kwargs["api_key"] = "not-needed"
         return litellm.completion(**kwargs)
 
     def _account(self, result: ChatResult, response: Any) -> None:

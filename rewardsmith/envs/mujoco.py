@@ -8,6 +8,7 @@ gymnasium nor mujoco is imported here: the extractors only read the env they are
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -217,9 +218,12 @@ def _backward_step(prev: Fields, fields: Fields, native: float) -> float:
     return prev["x_position"] - fields["x_position"]
 
 
-def _forward_speed_step(prev: Fields, fields: Fields, native: float) -> float:
-    # Displacement over the step's duration, as the env's own x_velocity is defined.
-    return (fields["x_position"] - prev["x_position"]) / (fields["time"] - prev["time"])
+def _forward_speed_step(
+    prev: Fields, fields: Fields, native: float, episode_seconds: float
+) -> float:
+    # Over the full nominal episode, so an early fall counts as standing still afterwards
+    # rather than letting a fast dive score a high mean.
+    return (fields["x_position"] - prev["x_position"]) / episode_seconds
 
 
 def _distance_measures(
@@ -244,10 +248,11 @@ def _distance_measures(
         ),
         FitnessMeasure(
             "forward_speed",
-            f"Mean forward (+x) speed of the torso over the episode (at most {episode_seconds} s).",
+            f"Forward (+x) distance divided by the full episode duration ({episode_seconds} s): "
+            "the mean speed, with time after an early end counted as standing still.",
             "m/s",
-            _forward_speed_step,
-            "mean",
+            partial(_forward_speed_step, episode_seconds=episode_seconds),
+            "sum",
             speed,
         ),
     )
@@ -362,6 +367,15 @@ def _hopper_healthy(prev: Fields, fields: Fields, native: float) -> float:
     return 1.0 if joints < _HOPPER_MAX_STATE else 0.0
 
 
+# gamma 0.98 leaves the hopper diving forward and falling, and RL-Zoo's 0.999 leaves it
+# standing still at this budget; 0.99 with wider initial exploration learns to hop
+# (measured: forward_distance 4.2 m at 500k steps, 17.6 m at 1M).
+_HOPPER_FAST = ppo_kwargs(
+    _LOCOMOTION_FAST,
+    gamma=0.99,
+    gae_lambda=0.95,
+    policy_kwargs={**_LOCOMOTION_FAST["policy_kwargs"], "log_std_init": -1.0},
+)
 _HOPPER_ZOO = ppo_kwargs(
     n_steps=512,
     batch_size=32,
@@ -414,10 +428,8 @@ HOPPER = TaskSpec(
         ),
     ),
     presets=budget_presets(
-        smoke=PPOPreset(
-            32_768, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=3, checkpoints=5
-        ),
-        quick=PPOPreset(1_000_000, 8, _LOCOMOTION_FAST, normalize=True, eval_episodes=5),
+        smoke=PPOPreset(32_768, 8, _HOPPER_FAST, normalize=True, eval_episodes=3, checkpoints=5),
+        quick=PPOPreset(1_000_000, 8, _HOPPER_FAST, normalize=True, eval_episodes=5),
         full=PPOPreset(1_000_000, 1, _HOPPER_ZOO, normalize=True, eval_episodes=10),
     ),
     action_meaning="Box(3): torques in [-1, 1] on the joints: " + _HOPPER_JOINTS + ".",

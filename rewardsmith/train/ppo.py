@@ -33,10 +33,20 @@ def _budget(value: str | int) -> str | int:
     return int(value) if isinstance(value, int) or str(value).isdigit() else str(value)
 
 
-def _ppo_kwargs(preset: PPOPreset) -> dict[str, Any]:
+_ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU"}
+
+
+def build_ppo_kwargs(preset: PPOPreset) -> dict[str, Any]:
+    """PPO keyword arguments; presets are plain data, so activations are named by string."""
     kwargs = dict(preset.ppo)
     if "policy_kwargs" in kwargs:
-        kwargs["policy_kwargs"] = dict(kwargs["policy_kwargs"])
+        policy = dict(kwargs["policy_kwargs"])
+        activation = policy.get("activation_fn")
+        if isinstance(activation, str):
+            import torch
+
+            policy["activation_fn"] = getattr(torch.nn, _ACTIVATIONS[activation.lower()])
+        kwargs["policy_kwargs"] = policy
     return kwargs
 
 
@@ -147,10 +157,11 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
         reward_fn = load_reward(reward["source"])
         params = tuple(reward_parameters(reward["source"]))
 
+    gamma = float(preset.ppo.get("gamma", 0.99))
     env = make_vec_env(
-        spec, fitness, preset.n_envs, seed, mode, reward_fn, params, preset.normalize
+        spec, fitness, preset.n_envs, seed, mode, reward_fn, params, preset.normalize, gamma=gamma
     )
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **_ppo_kwargs(preset))
+    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **build_ppo_kwargs(preset))
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
     checkpoints = _Checkpoints(spec, fitness, preset, seed, env)

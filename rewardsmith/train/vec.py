@@ -22,6 +22,7 @@ def make_vec_env(
     params: Sequence[str] = (),
     normalize: bool = False,
     training: bool = True,
+    gamma: float = 0.99,
 ) -> VecEnv:
     """``n_envs`` task envs in one process, with the candidate reward and normalisation.
 
@@ -35,6 +36,7 @@ def make_vec_env(
         params: Its parameter names.
         normalize: Add ``VecNormalize`` (rewards normalised only when ``training``).
         training: Whether the normalisation statistics update.
+        gamma: Discount of the return whose scale normalises rewards (PPO's own gamma).
     """
     venv: VecEnv = DummyVecEnv(
         [lambda: make_task_env(spec, fitness, reward_mode) for _ in range(n_envs)]
@@ -45,7 +47,9 @@ def make_vec_env(
             raise ValueError("candidate mode needs a reward function")
         venv = RewardVecEnv(venv, reward_fn, params)
     if normalize:
-        venv = VecNormalize(venv, training=training, norm_obs=True, norm_reward=training)
+        venv = VecNormalize(
+            venv, training=training, norm_obs=True, norm_reward=training, gamma=gamma
+        )
     return venv
 
 

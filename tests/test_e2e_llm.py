@@ -1,0 +1,101 @@
+"""The LLM path end to end: the real litellm client against a scripted loopback server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+from tests.llm_server import ScriptedLLMServer
+
+pytestmark = pytest.mark.slow
+
+
+def _answer(code: str) -> str:
+    return f"Here is my reward.\n\n```python\n{code.strip()}\n```\n"
+
+
+GOOD = """
+import numpy as np
+
+def compute_reward(pole_angle, action):
+    upright = np.exp(-(pole_angle / 0.1) ** 2)
+    return 1.0 + upright, {"upright": upright}
+"""
+
+HELPER = """
+import numpy as np
+
+def centred(x, width):
+    return np.exp(-(x / width) ** 2)
+
+def compute_reward(pole_angle, cart_position):
+    up = centred(pole_angle, 0.1)
+    mid = 0.2 * centred(cart_position, 1.0)
+    return 1.0 + up + mid, {"upright": up, "centre": mid}
+"""
+
+UNKNOWN_FIELD = """
+import numpy as np
+
+def compute_reward(pole_angle, pole_tip_height):
+    return pole_tip_height - np.abs(pole_angle), {"height": pole_tip_height}
+"""
+
+RAISES = """
+import numpy as np
+
+def compute_reward(pole_angle):
+    weights = np.ones(3)
+    return weights[pole_angle.shape[0] + 7] * pole_angle, {"w": pole_angle}
+"""
+
+FIXED = """
+import numpy as np
+
+def compute_reward(pole_angle, pole_angular_velocity):
+    upright = np.exp(-(pole_angle / 0.15) ** 2)
+    calm = 0.1 * np.exp(-pole_angular_velocity ** 2)
+    return 1.0 + upright + calm, {"upright": upright, "calm": calm}
+"""
+
+
+def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> None:
+    script = [_answer(c) for c in (GOOD, HELPER, UNKNOWN_FIELD, RAISES)]
+    script += [_answer(FIXED), _answer(FIXED.replace("0.15", "0.2"))]
+    with ScriptedLLMServer(script) as server:
+        result = run_cli(
+            ["synthesize", "--env", "CartPole-v1", "--task", "balance the pole",
+             "--model", "openai/my-model", "--api-base", server.url, "--iterations", "1",
+             "--samples", "4", "--budget", "3000", "--eval-seeds", "0", "--out", "runs"],
+            cwd=tmp_path,
+            env={"OPENAI_API_KEY": "sk-test-dummy"},
+        )
+        requests = list(server.requests)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(requests) == 3, [r["messages"][-1]["content"][:200] for r in requests]
+    first = requests[0]
+    assert first["model"] == "my-model" and first.get("n") == 4
+    assert first["messages"][0]["role"] == "system"
+    assert "pole_angle" in first["messages"][1]["content"]  # the fields table
+    # Each rejection goes back to the model with the critic's verdict.
+    revise_1 = requests[1]["messages"][-1]["content"]
+    assert "pole_tip_height" in revise_1
+    revise_2 = requests[2]["messages"][-1]["content"]
+    assert "IndexError" in revise_2
+    run = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
+    it = run / "iter_00"
+    slots = json.loads((it / "candidates.json").read_text())
+    passed = [s for s in slots if s["critic"]["passed"]]
+    rejected = [s for s in slots if not s["critic"]["passed"]]
+    assert len(passed) == 4 and len(rejected) == 2
+    helper_slot = next(s for s in slots if "def centred" in s["candidate"]["source"])
+    assert helper_slot["critic"]["passed"]  # helper functions are kept
+    record = json.loads((it / "iteration.json").read_text())
+    assert sum(r["status"] == "ok" for r in record["results"]) == 4
+    assert (it / "prompt.md").is_file() and (it / "response_00.md").is_file()
+    origin = passed[0]["candidate"]["origin"]
+    assert origin.get("model") == "openai/my-model"
+    assert "rejected" in (it / "feedback.md").read_text()

@@ -1,0 +1,73 @@
+"""Kill a run mid-iteration with SIGKILL, resume it, and check nothing finished is redone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (already dead, not yet reaped by init) counts as gone.
+    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
+    return state not in ("Z", "X")
+
+
+def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = ["synthesize", "--env", "CartPole-v1", "--budget", "6000", "--iterations", "2",
+            "--samples", "3", "--workers", "1", "--eval-seeds", "0", "--out", "runs"]
+    proc = subprocess.Popen([sys.executable, "-m", "rewardsmith.cli", *args], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    done_file = None
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*/iter_00/cand_00/fitness.json"))
+        if found:
+            done_file = found[0]
+            break
+        time.sleep(0.2)
+    assert done_file is not None, "the first candidate never finished"
+    time.sleep(0.5)  # let the next candidate's worker start
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = done_file.parents[2]
+    assert not (run / "iter_00" / "iteration.json").exists()
+    time.sleep(1.0)
+    # The killed CLI's sandboxed workers die with it.
+    assert workers, "no worker was running when the CLI was killed"
+    assert not [w for w in workers if _alive(w)], "orphaned workers"
+    before = done_file.stat().st_mtime_ns, done_file.read_text()
+
+    result = run_cli(["resume", str(run)], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (done_file.stat().st_mtime_ns, done_file.read_text()) == before
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    for index in (0, 1):
+        record = json.loads((run / f"iter_{index:02d}" / "iteration.json").read_text())
+        assert [r["status"] for r in record["results"]] == ["ok"] * 3
+    assert (run / "best" / "reward.py").is_file()
+    # A second resume of a finished run does no training at all.
+    again = run_cli(["resume", str(run)], cwd=tmp_path)
+    assert again.returncode == 0
+    assert "training" not in again.stdout.lower() or "fitness" not in again.stdout
