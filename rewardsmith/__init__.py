@@ -1,3 +1,3 @@
-"""rewardsmith: reward functions for RL, written by LLMs (or offline), checked, trained and compared."""
+"""rewardsmith: reward functions for RL, written by LLMs or offline, checked and trained."""
 
 __version__ = "0.1.0"

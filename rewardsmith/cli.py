@@ -7,6 +7,7 @@ commands that need them, so ``rewardsmith --help`` is instant.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -124,7 +125,9 @@ class _ConsoleProgress:
         if result.status == "ok":
             console.print(f"  {name}: fitness {_fmt(result.fitness)}")
         else:
-            console.print(f"  {name}: [red]failed[/]: {'; '.join(result.problems)}", highlight=False)
+            console.print(
+                f"  {name}: [red]failed[/]: {'; '.join(result.problems)}", highlight=False
+            )
         if self.bar is not None:
             self.progress.advance(self.bar)
             if self.progress.tasks[0].finished:
@@ -135,7 +138,9 @@ class _ConsoleProgress:
     def on_iteration_end(self, record: Any) -> None:
         best = record.best
         if best is not None:
-            console.print(f"  best this iteration: {best.candidate.id} fitness {_fmt(best.fitness)}")
+            console.print(
+                f"  best this iteration: {best.candidate.id} fitness {_fmt(best.fitness)}"
+            )
 
     def on_final(self, report: dict[str, Any]) -> None:
         pass
@@ -295,10 +300,8 @@ def _versions(own: str) -> dict[str, str]:
 
     found = {"rewardsmith": own, "python": sys.version.split()[0]}
     for name in ("gymnasium", "mujoco", "stable-baselines3", "torch", "numpy", "litellm"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return found
 
 

@@ -183,7 +183,9 @@ def load_config(
         try:
             data = tomllib.loads(config_file.read_text())
         except OSError as exc:
-            raise UserError(f"cannot read config file {str(config_file)!r}: {exc.strerror}") from exc
+            raise UserError(
+                f"cannot read config file {str(config_file)!r}: {exc.strerror}"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"config file {str(config_file)!r} is not valid TOML: {exc}") from exc
         data = data.get("synthesize", data)

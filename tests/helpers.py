@@ -25,5 +25,3 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
-
-

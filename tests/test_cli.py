@@ -54,8 +54,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], patte
 def test_tasks_lists_every_builtin(tmp_path: Path) -> None:
     result = run_cli(["tasks"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for task in ("CartPole-v1", "Pendulum-v1", "MountainCarContinuous-v0", "InvertedPendulum-v5",
-                 "HalfCheetah-v5", "Hopper-v5"):
+    for task in (
+        "CartPole-v1",
+        "Pendulum-v1",
+        "MountainCarContinuous-v0",
+        "InvertedPendulum-v5",
+        "HalfCheetah-v5",
+        "Hopper-v5",
+    ):
         assert task in result.stdout
 
 
@@ -109,8 +115,11 @@ def test_check_good_bad_and_not_a_reward_file(tmp_path: Path) -> None:
     [
         (["--model", "mymodel"], {}, "unknown model 'mymodel'"),
         (["--model", "openai/gpt-4o"], {"OPENAI_API_KEY": ""}, "needs OPENAI_API_KEY"),
-        (["--model", "anthropic/claude-3-haiku"], {"ANTHROPIC_API_KEY": ""},
-         "needs ANTHROPIC_API_KEY"),
+        (
+            ["--model", "anthropic/claude-3-haiku"],
+            {"ANTHROPIC_API_KEY": ""},
+            "needs ANTHROPIC_API_KEY",
+        ),
     ],
 )
 def test_bad_model_or_missing_key_exit_2(
@@ -122,7 +131,10 @@ def test_bad_model_or_missing_key_exit_2(
     clean.update({k: v for k, v in env.items() if v})
     result = subprocess.run(
         [sys.executable, "-m", "rewardsmith.cli", "synthesize", "--env", "CartPole-v1", *args],
-        cwd=tmp_path, env=clean | {"PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        cwd=tmp_path,
+        env=clean | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result.returncode == 2, result.stderr

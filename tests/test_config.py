@@ -33,7 +33,8 @@ def test_bad_env_var_type() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("smoke", "smoke"), ("QUICK", "quick"), ("50k", "50000"), ("2000", "2000")]
+    ("raw", "expected"),
+    [("smoke", "smoke"), ("QUICK", "quick"), ("50k", "50000"), ("2000", "2000")],
 )
 def test_budget_forms(raw: str, expected: str) -> None:
     assert normalise_budget(raw) == expected

@@ -67,9 +67,27 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
     script += [_answer(FIXED), _answer(FIXED.replace("0.15", "0.2"))]
     with ScriptedLLMServer(script) as server:
         result = run_cli(
-            ["synthesize", "--env", "CartPole-v1", "--task", "balance the pole",
-             "--model", "openai/my-model", "--api-base", server.url, "--iterations", "1",
-             "--samples", "4", "--budget", "3000", "--eval-seeds", "0", "--out", "runs"],
+            [
+                "synthesize",
+                "--env",
+                "CartPole-v1",
+                "--task",
+                "balance the pole",
+                "--model",
+                "openai/my-model",
+                "--api-base",
+                server.url,
+                "--iterations",
+                "1",
+                "--samples",
+                "4",
+                "--budget",
+                "3000",
+                "--eval-seeds",
+                "0",
+                "--out",
+                "runs",
+            ],
             cwd=tmp_path,
             env={"OPENAI_API_KEY": "sk-test-dummy"},
         )

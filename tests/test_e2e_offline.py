@@ -25,8 +25,21 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     tmp_path: Path, env: str, threshold: float | None
 ) -> None:
     result = run_cli(
-        ["synthesize", "--env", env, "--budget", "smoke", "--iterations", "2",
-         "--eval-seeds", "1", "--seed", "1", "--out", "runs"],
+        [
+            "synthesize",
+            "--env",
+            env,
+            "--budget",
+            "smoke",
+            "--iterations",
+            "2",
+            "--eval-seeds",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            "runs",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -35,8 +48,13 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     for index in (0, 1):
         it = run / f"iter_{index:02d}"
-        for name in ("prompt.md", "response_00.md", "candidates.json", "feedback.md",
-                     "iteration.json"):
+        for name in (
+            "prompt.md",
+            "response_00.md",
+            "candidates.json",
+            "feedback.md",
+            "iteration.json",
+        ):
             assert (it / name).is_file(), it / name
         record = json.loads((it / "iteration.json").read_text())
         trained = [r for r in record["results"] if r["status"] == "ok"]

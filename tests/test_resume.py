@@ -28,16 +28,38 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie (already dead, not yet reaped by init) counts as gone.
-    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
+    state = (
+        Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
+    )
     return state not in ("Z", "X")
 
 
 def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    args = ["synthesize", "--env", "CartPole-v1", "--budget", "6000", "--iterations", "2",
-            "--samples", "3", "--workers", "1", "--eval-seeds", "0", "--out", "runs"]
-    proc = subprocess.Popen([sys.executable, "-m", "rewardsmith.cli", *args], cwd=tmp_path,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "synthesize",
+        "--env",
+        "CartPole-v1",
+        "--budget",
+        "6000",
+        "--iterations",
+        "2",
+        "--samples",
+        "3",
+        "--workers",
+        "1",
+        "--eval-seeds",
+        "0",
+        "--out",
+        "runs",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     done_file = None
     while time.monotonic() < deadline:

@@ -314,9 +314,7 @@ class SynthesisLoop:
             "search": {
                 "candidate": overall.candidate.id,
                 "fitness": overall.fitness,
-                "iteration": next(
-                    rec.index for rec in history if overall in rec.results
-                ),
+                "iteration": next(rec.index for rec in history if overall in rec.results),
                 "hacking_alert": hacking_alert(overall),
             },
         }

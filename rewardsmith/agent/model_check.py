@@ -20,7 +20,7 @@ def check_model(model: str, api_base: str | None = None) -> None:
 
     try:
         _, provider, _, _ = litellm.get_llm_provider(model, api_base=api_base)
-    except Exception:  # noqa: BLE001 - litellm raises several types for "unknown provider"
+    except Exception:
         raise UserError(
             f"unknown model {model!r}: litellm cannot tell its provider; write it as "
             "provider/model, e.g. openai/gpt-4o, anthropic/claude-sonnet-4-5 or "

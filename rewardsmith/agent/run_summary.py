@@ -16,9 +16,11 @@ def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], 
         data = read_json(folder / "iteration.json")
         results = [CandidateResult.from_json(r) for r in data["results"]]
         best_id = data["best_id"]
-        slots = [
-            s["slot"] for s in read_json(folder / "candidates.json")
-        ] if (folder / "candidates.json").exists() else list(range(len(results)))
+        slots = (
+            [s["slot"] for s in read_json(folder / "candidates.json")]
+            if (folder / "candidates.json").exists()
+            else list(range(len(results)))
+        )
         rows = [
             _row(slot, result, result.candidate.id == best_id)
             for slot, result in zip(slots, results, strict=False)
@@ -28,13 +30,24 @@ def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], 
     for cand in sorted(folder.glob("cand_*")):
         slot = int(cand.name[5:])
         if (cand / "fitness.json").exists():
-            rows.append(_row(slot, CandidateResult.from_json(read_json(cand / "fitness.json")), False))
+            rows.append(
+                _row(slot, CandidateResult.from_json(read_json(cand / "fitness.json")), False)
+            )
         elif (cand / "critic.json").exists():
             critic = read_json(cand / "critic.json")
             status = "checked" if critic["passed"] else "rejected"
             notes = "" if critic["passed"] else "; ".join(critic["problems"])[:120]
-            rows.append({"slot": slot, "id": "", "status": status, "fitness": None,
-                         "notes": notes, "best": False, "alert": None})
+            rows.append(
+                {
+                    "slot": slot,
+                    "id": "",
+                    "status": status,
+                    "fitness": None,
+                    "notes": notes,
+                    "best": False,
+                    "alert": None,
+                }
+            )
     return rows, False
 
 

@@ -123,7 +123,7 @@ class TaskSpec:
     @property
     def field_names(self) -> tuple[str, ...]:
         """Names a reward may take as parameters, ``action`` included."""
-        return tuple(f.name for f in self.fields) + ("action",)
+        return (*(f.name for f in self.fields), "action")
 
     def get_fitness(self, name: str | None = None) -> FitnessMeasure:
         """The fitness measure called ``name`` (the default one when ``None``).

@@ -64,7 +64,7 @@ class RewardVecEnv(VecEnvWrapper):
 
     def step_wait(self) -> tuple[Any, np.ndarray, np.ndarray, list[dict[str, Any]]]:
         """Step the envs, then compute the candidate's reward for the whole batch."""
-        obs, native, dones, infos = self.venv.step_wait()
+        obs, _native, dones, infos = self.venv.step_wait()
         started = time.perf_counter()
         self.env_seconds += started - self._step_started
         fields = {
@@ -72,9 +72,7 @@ class RewardVecEnv(VecEnvWrapper):
             for name in self._field_params
         }
         assert self._actions is not None
-        reward, components = call_reward(
-            self.reward_fn, fields, self._actions, self.params
-        )
+        reward, components = call_reward(self.reward_fn, fields, self._actions, self.params)
         self.reward_seconds += time.perf_counter() - started
         for name, value in components.items():
             self._sums[name] = self._sums.get(name, 0.0) + float(np.mean(value))

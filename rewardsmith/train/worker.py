@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     try:
         result = _dispatch(job)
         code = 0
-    except Exception as exc:  # noqa: BLE001 - the worker's whole job is to report failures
+    except Exception as exc:
         message = (str(exc).strip().splitlines() or [repr(exc)])[0]
         result = {
             "error": f"{type(exc).__name__}: {message}"[:500],

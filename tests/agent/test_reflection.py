@@ -2,7 +2,9 @@ from rewardsmith.agent.candidate import CandidateResult, RewardCandidate
 from rewardsmith.agent.reflection import hacking_alert, reflect, select_best
 from rewardsmith.envs.spec import FitnessMeasure
 
-MEASURE = FitnessMeasure("balance_steps", "steps balanced", "steps", lambda p, f, r: 1.0, "sum", 475)
+MEASURE = FitnessMeasure(
+    "balance_steps", "steps balanced", "steps", lambda p, f, r: 1.0, "sum", 475
+)
 
 
 def _result(fitness, status="ok", **kw) -> CandidateResult:

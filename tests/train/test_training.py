@@ -28,13 +28,19 @@ def compute_reward(pole_angle, cart_position, action):
 
 
 def _job(reward: dict, steps: int = 2048, seed: int = 0) -> dict:
-    return {"kind": "train", "task": "CartPole-v1", "budget": str(steps), "seed": seed,
-            "reward": reward}
+    return {
+        "kind": "train",
+        "task": "CartPole-v1",
+        "budget": str(steps),
+        "seed": seed,
+        "reward": reward,
+    }
 
 
 def test_candidate_training_writes_traces_and_files(tmp_path: Path) -> None:
-    outcome = run_job(_job({"mode": "candidate", "source": REWARD}), Limits.for_training(60),
-                      keep_dir=tmp_path)
+    outcome = run_job(
+        _job({"mode": "candidate", "source": REWARD}), Limits.for_training(60), keep_dir=tmp_path
+    )
     assert outcome.ok, outcome.error + outcome.stderr_tail
     r = outcome.result
     assert r["steps"] >= 2048
@@ -121,11 +127,16 @@ def test_reward_vec_env_stops_a_reward_slower_than_the_env(in_tmp: Path) -> None
 def test_executor_runs_jobs_in_parallel_and_retries_a_killed_worker(tmp_path: Path) -> None:
     executor = LocalExecutor(workers=2, retries=1)
     jobs = [
-        Job("a", {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4}, Limits.for_check()),
+        Job(
+            "a", {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4}, Limits.for_check()
+        ),
         Job("b", {"kind": "nope"}, Limits.for_check()),
         # A worker killed before it writes a result is retried once, then fails.
-        Job("c", {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4},
-            Limits(cpu_seconds=None, wall_seconds=0.2)),
+        Job(
+            "c",
+            {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4},
+            Limits(cpu_seconds=None, wall_seconds=0.2),
+        ),
     ]
     outcomes = {job.key: outcome for job, outcome in executor.run(jobs)}
     executor.close()
