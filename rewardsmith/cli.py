@@ -72,14 +72,7 @@ def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
         from rewardsmith.agent.llm import ChatModel
         from rewardsmith.agent.llm_review import LLMReviewer
 
-        review = LLMReviewer(ChatModel(config.model or "", api_base=config.api_base))
-
-        def reviewer(ctx: Any, candidate: Any) -> tuple[bool, list[str]]:
-            verdict = review.review(ctx, candidate)
-            reasons = list(verdict.reasons)
-            if verdict.suggested_fix:
-                reasons.append(f"suggested fix: {verdict.suggested_fix}")
-            return verdict.passed, reasons
+        reviewer = LLMReviewer(ChatModel(config.model or "", api_base=config.api_base))
 
     executor = LocalExecutor(workers=config.workers)
     return SynthesisLoop(config, store, designer, executor, _ConsoleProgress(), reviewer)
@@ -166,6 +159,13 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
         console.print(f"best search fitness: {_fmt(report['search']['fitness'])}")
     if report["search"].get("hacking_alert"):
         console.print(f"[bold yellow]{report['search']['hacking_alert']}[/]")
+    usage = store.read_run().get("usage")
+    if usage and usage.get("prompt_tokens"):
+        console.print(
+            f"model usage: {usage['requests']} requests, {usage['prompt_tokens']:.0f} prompt + "
+            f"{usage['completion_tokens']:.0f} completion tokens, ${usage['cost_usd']:.4f}",
+            highlight=False,
+        )
     console.print(f"best reward: {store.best_dir / 'reward.py'}")
     console.print(f"report:      {store.best_dir / 'report.json'}")
 

@@ -117,3 +117,26 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
     origin = passed[0]["candidate"]["origin"]
     assert origin.get("model") == "openai/my-model"
     assert "rejected" in (it / "feedback.md").read_text()
+
+
+def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
+    fail = '{"verdict": "fail", "reasons": ["it pays for swinging the pole"], "fix": "damp it"}'
+    script = [_answer(GOOD), fail, _answer(FIXED), '{"verdict": "pass", "reasons": []}']
+    with ScriptedLLMServer(script) as server:
+        result = run_cli(
+            ["synthesize", "--env", "CartPole-v1", "--model", "openai/my-model",
+             "--api-base", server.url, "--llm-critic", "--iterations", "1", "--samples", "1",
+             "--budget", "2000", "--eval-seeds", "0", "--out", "runs"],
+            cwd=tmp_path,
+        )
+        requests = list(server.requests)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(requests) == 4
+    assert "compute_reward" in requests[1]["messages"][-1]["content"]  # the review sees code
+    assert "swinging the pole" in requests[2]["messages"][-1]["content"]
+    run = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
+    slots = json.loads((run / "iter_00" / "candidates.json").read_text())
+    assert [s["critic"]["passed"] for s in slots] == [False, True]
+    assert any("LLM review" in p for p in slots[0]["critic"]["problems"])
+    usage = json.loads((run / "run.json").read_text())["usage"]
+    assert usage["prompt_tokens"] > 0 and usage["requests"] == 2

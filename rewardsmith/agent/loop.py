@@ -158,6 +158,12 @@ class SynthesisLoop:
         for text in batch.responses:
             write_atomic(folder / f"response_{counter[0]:02d}.md", text)
             counter[0] += 1
+        if batch.usage:
+            totals = dict(self.store.read_run().get("usage", {}))
+            for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+                totals[key] = totals.get(key, 0) + batch.usage.get(key, 0)
+            totals["requests"] = totals.get("requests", 0) + 1
+            self.store.update_run(usage=totals)
 
     def _judge(self, index: int, slot: int, candidate: RewardCandidate, critic: Critic) -> Slot:
         folder = self.store.cand_dir(index, slot)
