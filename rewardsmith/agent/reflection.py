@@ -80,7 +80,12 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
         means[name] = abs(float(np.mean(finite)))
         span = max(finite) - min(finite)
         scale = max(abs(v) for v in finite) or 1.0
-        if span / scale < FLAT_RELATIVE_RANGE:
+        if span == 0.0:
+            tips.append(
+                f"Component '{name}' is constant ({_fmt(finite[0])} per step): it only pays "
+                "for time alive. Keep it only if episodes end early on failure."
+            )
+        elif span / scale < FLAT_RELATIVE_RANGE:
             tips.append(
                 f"Component '{name}' barely changed during training (range {_fmt(span)}): "
                 "the policy cannot optimise it. Rescale it (change its temperature or weight) "

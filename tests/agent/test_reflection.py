@@ -23,14 +23,14 @@ def test_feedback_has_traces_tips_and_statuses() -> None:
         100.0,
         fitness_trace=[10, 50, 100],
         return_trace=[1, 2, 3],
-        component_trace={"upright": [0.5, 0.5, 0.5], "alive": [1.0, 5.0, 9.0]},
+        component_trace={"upright": [0.5, 0.51, 0.5], "alive": [1.0, 5.0, 9.0]},
         length_trace=[10, 50, 100],
         ended_by={"termination": 3},
         field_ranges={"pole_angle": [-0.2, 0.2]},
     )
     rejected = _result(None, "rejected", problems=["uses unknown field 'foo'"])
     text = reflect([best, rejected], MEASURE)
-    assert "upright: [0.5, 0.5, 0.5], Max: 0.5, Mean: 0.5, Min: 0.5" in text
+    assert "upright: [0.5, 0.51, 0.5], Max: 0.51, Mean: 0.503, Min: 0.5" in text
     assert "task fitness (balance_steps): [10, 50, 100]" in text
     assert "barely changed" in text and "'upright'" in text
     assert "rejected by the critic: uses unknown field 'foo'" in text
@@ -50,3 +50,16 @@ def test_hacking_alert_when_return_rises_and_fitness_does_not() -> None:
 def test_no_trained_candidate_says_so() -> None:
     text = reflect([_result(None, "failed", problems=["boom"])], MEASURE)
     assert "No candidate trained successfully" in text and "boom" in text
+
+
+def test_constant_component_is_called_an_alive_bonus_not_flat() -> None:
+    best = _result(
+        10.0,
+        fitness_trace=[1, 5, 10],
+        return_trace=[1, 5, 10],
+        component_trace={"alive": [1.0, 1.0, 1.0]},
+        length_trace=[1, 5, 10],
+    )
+    text = reflect([best], MEASURE)
+    assert "'alive' is constant (1 per step)" in text
+    assert "barely changed" not in text

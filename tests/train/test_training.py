@@ -135,7 +135,7 @@ def test_executor_runs_jobs_in_parallel_and_retries_a_killed_worker(tmp_path: Pa
         Job(
             "c",
             {"kind": "probe", "task": "CartPole-v1", "seed": 0, "steps": 4},
-            Limits(cpu_seconds=None, wall_seconds=0.2),
+            Limits(cpu_seconds=None, wall_seconds=0.02),
         ),
     ]
     outcomes = {job.key: outcome for job, outcome in executor.run(jobs)}
