@@ -124,9 +124,26 @@ def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
     script = [_answer(GOOD), fail, _answer(FIXED), '{"verdict": "pass", "reasons": []}']
     with ScriptedLLMServer(script) as server:
         result = run_cli(
-            ["synthesize", "--env", "CartPole-v1", "--model", "openai/my-model",
-             "--api-base", server.url, "--llm-critic", "--iterations", "1", "--samples", "1",
-             "--budget", "2000", "--eval-seeds", "0", "--out", "runs"],
+            [
+                "synthesize",
+                "--env",
+                "CartPole-v1",
+                "--model",
+                "openai/my-model",
+                "--api-base",
+                server.url,
+                "--llm-critic",
+                "--iterations",
+                "1",
+                "--samples",
+                "1",
+                "--budget",
+                "2000",
+                "--eval-seeds",
+                "0",
+                "--out",
+                "runs",
+            ],
             cwd=tmp_path,
         )
         requests = list(server.requests)

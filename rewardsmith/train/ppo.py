@@ -77,8 +77,31 @@ class _Checkpoints:
         every = max(1, preset.total_timesteps // max(1, preset.checkpoints))
         self.at = [every * (k + 1) for k in range(preset.checkpoints)]
         self.rows: list[dict[str, float]] = []
+        self.rollout_rows: list[dict[str, float]] = []
+        self._pending: list[dict[str, float]] = []
         self.last_eval: Evaluation | None = None
         self.started = time.perf_counter()
+
+    def rollout_end(self, steps: int) -> None:
+        """Log each reward component's mean over the rollout just collected."""
+        if self.reward_wrapper is None:
+            return
+        means = self.reward_wrapper.pop_component_means()
+        if means:
+            row = {"steps": steps, **{f"component/{k}": v for k, v in means.items()}}
+            self.rollout_rows.append(row)
+            self._pending.append(row)
+
+    def _component_means(self) -> dict[str, float]:
+        """Components averaged over the rollouts since the last checkpoint."""
+        if not self._pending and self.reward_wrapper is not None:
+            partial = self.reward_wrapper.pop_component_means()
+            self._pending = [{f"component/{k}": v for k, v in partial.items()}]
+        keys = {k for row in self._pending for k in row if k.startswith("component/")}
+        means = {k: float(np.mean([r[k] for r in self._pending if k in r])) for k in keys}
+        self._pending = []
+        means.pop("component/__reward__", None)
+        return dict(sorted(means.items()))
 
     def due(self, steps: int) -> bool:
         return len(self.rows) < len(self.at) and steps >= self.at[len(self.rows)]
@@ -101,9 +124,7 @@ class _Checkpoints:
             "length": float(np.mean(ev.lengths)),
         }
         if self.reward_wrapper is not None:
-            for name, value in self.reward_wrapper.pop_component_means().items():
-                if name != "__reward__":
-                    row[f"component/{name}"] = value
+            row.update(self._component_means())
         self.rows.append(row)
         _write_json_atomic(Path("progress.json"), {"steps": steps, "fitness": row["fitness"]})
         logger.info("steps %d: fitness %.3f", steps, row["fitness"])
@@ -167,6 +188,9 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
     checkpoints = _Checkpoints(spec, fitness, preset, seed, env)
 
     class _Hook(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            checkpoints.rollout_end(self.num_timesteps)
+
         def _on_step(self) -> bool:
             if checkpoints.due(self.num_timesteps):
                 checkpoints.run(self.model, self.num_timesteps)
@@ -178,6 +202,9 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
 
     files = ["metrics.csv"]
     _write_metrics(checkpoints.rows, Path("metrics.csv"))
+    if checkpoints.rollout_rows:
+        _write_metrics(checkpoints.rollout_rows, Path("rollouts.csv"))
+        files.append("rollouts.csv")
     if job.get("save_policy", True):
         model.save("policy.zip")
         files.append("policy.zip")

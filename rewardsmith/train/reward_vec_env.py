@@ -92,7 +92,7 @@ class RewardVecEnv(VecEnvWrapper):
             )
 
     def pop_component_means(self) -> dict[str, float]:
-        """Mean of each component (and ``__reward__``) since the last call, then reset."""
+        """Mean of each component (and ``__reward__``, the total) since the last call; resets."""
         if self._count == 0:
             return {}
         means = {name: total / self._count for name, total in self._sums.items()}
