@@ -69,7 +69,10 @@ def _as_float_array(value: Any, what: str) -> np.ndarray:
 
 
 def _check_finite(values: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(values)
+    finite = np.isfinite(values)
+    if finite.all():  # the per-step fast path: no mask arithmetic unless something is wrong
+        return
+    bad = ~finite
     if bad.any():
         rows = np.flatnonzero(bad).tolist()
         kinds = sorted({"nan" if np.isnan(v) else "inf" for v in values[bad]})

@@ -74,9 +74,10 @@ class RewardVecEnv(VecEnvWrapper):
         assert self._actions is not None
         reward, components = call_reward(self.reward_fn, fields, self._actions, self.params)
         self.reward_seconds += time.perf_counter() - started
+        # Sums now, means when asked: ndarray.sum is ~3x cheaper than np.mean per step.
         for name, value in components.items():
-            self._sums[name] = self._sums.get(name, 0.0) + float(np.mean(value))
-        self._sums["__reward__"] = self._sums.get("__reward__", 0.0) + float(np.mean(reward))
+            self._sums[name] = self._sums.get(name, 0.0) + value.sum()
+        self._sums["__reward__"] = self._sums.get("__reward__", 0.0) + reward.sum()
         self._count += 1
         self._steps += 1
         if self._steps % 1024 == 0:
@@ -95,7 +96,8 @@ class RewardVecEnv(VecEnvWrapper):
         """Mean of each component (and ``__reward__``, the total) since the last call; resets."""
         if self._count == 0:
             return {}
-        means = {name: total / self._count for name, total in self._sums.items()}
+        per = self._count * self.num_envs
+        means = {name: float(total) / per for name, total in self._sums.items()}
         self._sums = {}
         self._count = 0
         return means
