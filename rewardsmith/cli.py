@@ -443,11 +443,35 @@ def doctor() -> None:
     """Which protections and backends are active on this machine."""
     from rewardsmith.sandbox.runner import sandbox_capabilities
 
-    table = Table("check", "status")
-    for name, value in sandbox_capabilities().items():
-        table.add_row(name, str(value))
-    table.add_row("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl (default)"))
-    table.add_row("cpu cores", str(os.cpu_count()))
+    caps = sandbox_capabilities()
+
+    def state(on: object, yes: str = "active", no: str = "not available here") -> str:
+        return f"[green]{yes}[/]" if on else f"[yellow]{no}[/]"
+
+    table = Table("protection / backend", "status")
+    table.add_row("scrubbed environment (no API keys)", state(True))
+    table.add_row("private temporary working folder", state(True))
+    table.add_row("rlimits: CPU time, address space, file size", state(caps["rlimits"]))
+    table.add_row(
+        "rlimit: number of processes",
+        state(caps["process_limit"], no="not binding (root ignores it)"),
+    )
+    table.add_row(
+        f"no network ({caps['network_isolation_method']})", state(caps["network_isolation"])
+    )
+    table.add_row("static policy: numpy and math only", state(True))
+    table.add_row(
+        f"Landlock (ABI {caps['landlock_abi']})",
+        state(False, no="available, not applied yet" if caps["landlock"] else "unavailable"),
+    )
+    table.add_row(
+        "seccomp",
+        state(False, no="available, not applied yet" if caps["seccomp"] else "unavailable"),
+    )
+    table.add_row("rendering (MUJOCO_GL)", os.environ.get("MUJOCO_GL", "egl (default)"))
+    table.add_row("torch threads per training", "1")
+    table.add_row("parallel trainings (default)", str(os.cpu_count()))
+    table.add_row("executor", "local processes (Ray: not yet)")
     console.print(table)
 
 

@@ -140,3 +140,11 @@ def test_bad_model_or_missing_key_exit_2(
     assert result.returncode == 2, result.stderr
     assert pattern in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_doctor_reports_the_sandbox_layers(tmp_path: Path) -> None:
+    result = run_cli(["doctor"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    for row in ("scrubbed environment", "rlimits", "no network", "Landlock", "MUJOCO_GL"):
+        assert row in out

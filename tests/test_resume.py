@@ -80,6 +80,9 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
     assert workers, "no worker was running when the CLI was killed"
     assert not [w for w in workers if _alive(w)], "orphaned workers"
     before = done_file.stat().st_mtime_ns, done_file.read_text()
+    shown = run_cli(["show", str(run)], cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "unfinished" in shown.stdout and "ok" in shown.stdout
 
     result = run_cli(["resume", str(run)], cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
