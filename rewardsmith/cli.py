@@ -8,6 +8,7 @@ commands that need them, so ``rewardsmith --help`` is instant.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -66,13 +67,27 @@ def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
     from rewardsmith.agent.loop import SynthesisLoop
     from rewardsmith.train.executor import LocalExecutor
 
-    designer = make_designer(config.model, config.api_base, config.temperature)
+    designer = make_designer(
+        config.model,
+        config.api_base,
+        config.temperature,
+        timeout=config.llm_timeout,
+        max_retries=config.llm_retries,
+        backoff_base=config.llm_backoff,
+    )
     reviewer = None
     if config.llm_critic:
         from rewardsmith.agent.llm import ChatModel
         from rewardsmith.agent.llm_review import LLMReviewer
 
-        reviewer = LLMReviewer(ChatModel(config.model or "", api_base=config.api_base))
+        chat = ChatModel(
+            config.model or "",
+            api_base=config.api_base,
+            timeout=config.llm_timeout,
+            max_retries=config.llm_retries,
+            backoff_base=config.llm_backoff,
+        )
+        reviewer = LLMReviewer(chat)
 
     executor = LocalExecutor(workers=config.workers)
     return SynthesisLoop(config, store, designer, executor, _ConsoleProgress(), reviewer)
@@ -179,18 +194,33 @@ def _hns_text(report: dict[str, Any]) -> str:
 
 
 def _run_loop(config: SynthConfig, store: RunStore) -> None:
+    from rewardsmith.agent.llm import LLMError
+
     loop = _build_loop(config, store)
+    resume_hint = f"continue with: rewardsmith resume {store.root}"
     try:
         report = loop.run()
     except KeyboardInterrupt:
         loop.executor.close(kill=True)
         store.update_run(status="interrupted")
-        err_console.print(
-            f"\ninterrupted; continue with: rewardsmith resume {store.root}", highlight=False
-        )
+        err_console.print(f"\ninterrupted; {resume_hint}", highlight=False)
         raise typer.Exit(130) from None
+    except LLMError as exc:
+        # Every answer so far is on disk; resuming asks the model only for the rest.
+        store.update_run(status="interrupted")
+        _fail(f"{str(exc).rstrip('.')}. The run is kept; {resume_hint}", 1)
     except RunFailed as exc:
         _fail(str(exc), 1)
+    except OSError as exc:
+        # Disk full or folder gone mid-run: atomic writes left every file whole.
+        with contextlib.suppress(OSError):
+            store.update_run(status="interrupted")
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(
+            f"the run folder could not be written: {exc.strerror or exc}{where}; "
+            f"fix it, then {resume_hint}",
+            1,
+        )
     finally:
         loop.executor.close()
     _print_report(report, store)
@@ -213,6 +243,9 @@ def synthesize(
     eval_seeds: int = typer.Option(None, "--eval-seeds", help="Final evaluation seeds (3)."),
     llm_critic: bool = typer.Option(None, "--llm-critic", help="Model reviews candidates."),
     max_revisions: int = typer.Option(None, "--max-revisions", help="Repairs per rejection."),
+    llm_timeout: float = typer.Option(None, "--llm-timeout", help="Seconds per model request."),
+    llm_retries: int = typer.Option(None, "--llm-retries", help="Retries per model request."),
+    llm_backoff: float = typer.Option(None, "--llm-backoff", help="First retry delay, seconds."),
     config_file: Path = typer.Option(None, "--config", help="TOML file with these options."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details."),
 ) -> None:
@@ -241,6 +274,9 @@ def synthesize(
                 "eval_seeds": eval_seeds,
                 "llm_critic": llm_critic,
                 "max_revisions": max_revisions,
+                "llm_timeout": llm_timeout,
+                "llm_retries": llm_retries,
+                "llm_backoff": llm_backoff,
             },
             config_file,
         )
@@ -253,7 +289,9 @@ def synthesize(
         if config.model:
             from rewardsmith.agent.model_check import check_model
 
-            check_model(config.model, config.api_base)
+            # litellm prints a provider list to stdout on an unknown model; the error says it.
+            with contextlib.redirect_stdout(io.StringIO()):
+                check_model(config.model, config.api_base)
         store = RunStore.create(Path(config.out), _make_run_id(config.env))
     except UserError as exc:
         _fail(str(exc))
@@ -287,10 +325,25 @@ def resume(
     _setup_logging(verbose)
     try:
         store = RunStore.open(run)
-        config = SynthConfig.from_json(store.read_run()["config"])
-        config.validate()
+        saved = store.read_run().get("config")
+        if not isinstance(saved, dict):
+            raise UserError(
+                f"{str(store.root / 'run.json')!r} holds no run configuration; this run cannot "
+                "be resumed: start a new one with `rewardsmith synthesize`"
+            )
+        try:
+            config = SynthConfig.from_json(saved)
+            config.validate()
+        except (TypeError, ValueError) as exc:
+            raise UserError(
+                f"the configuration in {str(store.root / 'run.json')!r} is corrupt ({exc}); "
+                "start a new run with `rewardsmith synthesize`"
+            ) from None
     except UserError as exc:
         _fail(str(exc))
+    stale = store.sweep_temp()
+    if stale:
+        logging.getLogger(__name__).info("removed %d half-written temp file(s)", len(stale))
     console.print(f"resuming {store.root}", highlight=False)
     _run_loop(config, store)
 
@@ -461,8 +514,8 @@ def doctor() -> None:
     )
     table.add_row("static policy: numpy and math only", state(True))
     table.add_row(
-        f"Landlock (ABI {caps['landlock_abi']})",
-        state(False, no="available, not applied yet" if caps["landlock"] else "unavailable"),
+        f"Landlock: writes only in the private folder (ABI {caps['landlock_abi']})",
+        state(caps["landlock"], no="unavailable: only the static policy stops file writes"),
     )
     table.add_row(
         "seccomp",
@@ -477,10 +530,32 @@ def doctor() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    import importlib
+
+    # typer vendors click in some versions: take its exception classes from where they live.
+    click_errors = importlib.import_module(typer.BadParameter.__module__)
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as exc:  # raised outside a command's own handling
-        _fail(str(exc))
+        _fail_main(str(exc))
+    except click_errors.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            app(args=[*sys.argv[1:], "--help"], standalone_mode=False)
+            sys.exit(2)
+        # click's own multi-line box becomes the one line every bad input gets.
+        name = exc.ctx.command_path if exc.ctx is not None else "rewardsmith"
+        _fail_main(f"{exc.format_message()} (see `{name} --help`)")
+    except click_errors.ClickException as exc:
+        _fail_main(exc.format_message())
+    except typer.Abort:
+        err_console.print("aborted", highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail_main(message: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,11 @@ class SynthConfig:
         eval_seeds: Seeds of the final evaluation of the best reward and the baselines.
         llm_critic: Have the model review each candidate before training.
         max_revisions: Tries to repair a rejected candidate before giving up on it.
+        llm_timeout: Seconds the model may take to answer one request.
+        llm_retries: Retries of a failed model request (rate limit, 5xx, timeout, connection
+            error, empty or cut-off answer) before the run stops, resumably.
+        llm_backoff: First delay between model retries, in seconds; it doubles per retry,
+            with jitter.
     """
 
     env: str = ""
@@ -59,6 +64,9 @@ class SynthConfig:
     eval_seeds: int = 3
     llm_critic: bool = False
     max_revisions: int = 2
+    llm_timeout: float = 120.0
+    llm_retries: int = 5
+    llm_backoff: float = 1.0
 
     @property
     def n_samples(self) -> int:
@@ -105,6 +113,15 @@ class SynthConfig:
         _check_range("--max-revisions", self.max_revisions, 0, 10)
         if self.workers is not None:
             _check_range("--workers", self.workers, 1, 1024)
+        _check_range("--llm-retries", self.llm_retries, 0, 20)
+        if not 0.5 <= self.llm_timeout <= 3600:
+            raise UserError(
+                f"--llm-timeout must be between 0.5 and 3600 seconds, got {self.llm_timeout}"
+            )
+        if not 0.0 <= self.llm_backoff <= 600:
+            raise UserError(
+                f"--llm-backoff must be between 0 and 600 seconds, got {self.llm_backoff}"
+            )
         if not 0.0 <= self.temperature <= 2.0:
             raise UserError(f"--temperature must be in [0, 2], got {self.temperature}")
         self.budget = normalise_budget(self.budget)
@@ -145,6 +162,24 @@ def normalise_budget(value: str | int) -> str:
 def _check_range(flag: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise UserError(f"{flag} must be between {low} and {high}, got {value}")
+
+
+def _check_type(name: str, value: Any, where: str) -> None:
+    """Refuse a TOML value of the wrong type (``iterations = "five"``) with a readable line."""
+    kind = str({f.name: f.type for f in fields(SynthConfig)}[name])
+    if kind.startswith("bool"):
+        ok = isinstance(value, bool)
+    elif kind.startswith("int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind.startswith("float"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif name == "budget":
+        ok = isinstance(value, str | int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        want = kind.split(" |")[0]
+        raise UserError(f"{where}: {name} = {value!r} should be of type {want}; fix the value")
 
 
 def _coerce(name: str, raw: str) -> Any:
@@ -195,6 +230,8 @@ def load_config(
                 f"config file {str(config_file)!r} has unknown keys {unknown}; "
                 f"known keys: {sorted(known)}"
             )
+        for name, value in data.items():
+            _check_type(name, value, f"config file {str(config_file)!r}")
         values.update(data)
     env = os.environ if environ is None else environ
     for name in known:

@@ -7,6 +7,7 @@ Layout (see DESIGN.md)::
       transitions.npz          random-rollout transitions for the critic
       iter_00/
         prompt.md  response_00.md ...
+        exchange_00.json ...   each designer call's answers, written once it is saved whole
         candidates.json        the iteration's candidates (written once all are checked)
         cand_00/ reward.py critic.json metrics.csv fitness.json policy.zip
         feedback.md            what the next iteration is told
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from typing import Any
 from rewardsmith.errors import UserError
 
 RUN_FILE = "run.json"
+# Below this much free space a run would fail part-way (policies, metrics, videos).
+MIN_FREE_BYTES = 20 * 1024 * 1024
 
 
 def _current_umask() -> int:
@@ -87,13 +91,21 @@ class RunStore:
         try:
             out.mkdir(parents=True, exist_ok=True)
             probe = out / f".rewardsmith-write-test-{os.getpid()}"
-            probe.write_text("ok")
-            probe.unlink()
+            try:
+                probe.write_text("ok")
+            finally:
+                probe.unlink(missing_ok=True)  # a full disk leaves an empty file behind
         except OSError as exc:
             raise UserError(
                 f"cannot write to output folder {str(out)!r} ({exc.strerror}); "
                 "pass a writable folder with --out"
             ) from exc
+        free = shutil.disk_usage(out).free
+        if free < MIN_FREE_BYTES:
+            raise UserError(
+                f"output folder {str(out)!r} has only {free // 1024} KiB free; a run needs at "
+                f"least {MIN_FREE_BYTES // 2**20} MiB: free space or pass another folder with --out"
+            )
         root = out / run_id
         if root.exists():
             raise UserError(f"run folder {str(root)!r} already exists; use `rewardsmith resume`")
@@ -113,10 +125,29 @@ class RunStore:
                 "pass a folder under runs/ made by `rewardsmith synthesize`"
             )
         try:
-            read_json(root / RUN_FILE)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{str(root / RUN_FILE)!r} is unreadable ({exc})") from exc
+            data = read_json(root / RUN_FILE)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(
+                f"{str(root / RUN_FILE)!r} is corrupt ({exc}); this run cannot be reopened: "
+                "start a new one with `rewardsmith synthesize`"
+            ) from exc
+        if not isinstance(data, dict):
+            raise UserError(
+                f"{str(root / RUN_FILE)!r} is corrupt (not a JSON object); this run cannot be "
+                "reopened: start a new one with `rewardsmith synthesize`"
+            )
         return cls(root)
+
+    def sweep_temp(self) -> list[Path]:
+        """Delete the temp files of writes a killed process left half done; return them.
+
+        :func:`write_atomic` only renames complete files into place, so a leftover
+        ``.NAME.XXXX.tmp`` is never complete and never read; this only tidies up.
+        """
+        stale = [p for p in self.root.rglob(".*.tmp") if p.is_file()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     # Paths -------------------------------------------------------------------------------
     def iter_dir(self, index: int) -> Path:

@@ -160,6 +160,13 @@ class LLMDesigner:
         # Ids already handed out, so a model repeating itself does not train the same code twice.
         self._issued: set[str] = set()
 
+    def remember(self, candidates: list[RewardCandidate]) -> None:
+        """Count ``candidates`` as handed out, so a model repeating one is not trained twice.
+
+        The loop calls it with the candidates it replays from the run folder on resume.
+        """
+        self._issued.update(c.id for c in candidates)
+
     def base_messages(self, ctx: DesignContext) -> list[dict[str, str]]:
         """System prompt and the task as the first user turn."""
         return [
@@ -245,7 +252,12 @@ class LLMDesigner:
 
 
 def make_designer(
-    model: str | None, api_base: str | None = None, temperature: float = 1.0
+    model: str | None,
+    api_base: str | None = None,
+    temperature: float = 1.0,
+    timeout: float = 120.0,
+    max_retries: int = 5,
+    backoff_base: float = 1.0,
 ) -> Designer:
     """The LLM designer for ``model``, or the offline one when there is no model.
 
@@ -253,9 +265,19 @@ def make_designer(
         model: litellm model name; ``None``, ``""`` or ``"offline"`` mean no model.
         api_base: OpenAI-compatible server URL.
         temperature: Sampling temperature for the LLM.
+        timeout: Seconds per model request.
+        max_retries: Retries of a failed model request.
+        backoff_base: First retry delay in seconds.
     """
     if model is None or model.strip().lower() in OFFLINE_MODEL_NAMES:
         from rewardsmith.agent.offline import OfflineDesigner
 
         return OfflineDesigner()
-    return LLMDesigner(model, api_base=api_base, temperature=temperature)
+    return LLMDesigner(
+        model,
+        api_base=api_base,
+        temperature=temperature,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff_base=backoff_base,
+    )

@@ -1,16 +1,19 @@
 """The synthesis loop: design → critic → train → reflect, iteration after iteration.
 
 Everything the loop learns goes to the run folder as it happens, in an order that makes
-``resume`` exact: a candidate's ``fitness.json`` marks it trained, an iteration's
-``candidates.json`` marks its design phase done, ``iteration.json`` marks it finished.
-Resuming re-reads these and does only what is missing. The loop prints nothing: it
-reports through :class:`LoopCallbacks`.
+``resume`` exact: each designer call's ``exchange_NN.json`` holds what the model answered,
+a candidate's ``critic.json`` holds its verdict, its ``fitness.json`` marks it trained, an
+iteration's ``candidates.json`` marks its design phase done, ``iteration.json`` marks it
+finished. Resuming re-reads these and does only what is missing: an interrupted design
+phase replays the answers on disk and asks the model only for what it never answered.
+The loop prints nothing: it reports through :class:`LoopCallbacks`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,9 +168,54 @@ class SynthesisLoop:
             totals["requests"] = totals.get("requests", 0) + 1
             self.store.update_run(usage=totals)
 
+    def _exchange(
+        self, index: int, counter: list[int], call: Callable[[], DesignBatch]
+    ) -> DesignBatch:
+        """The next designer call of iteration ``index``, made once per run.
+
+        Replayed from the run folder when an interrupted attempt already made it; else
+        made, saved, and marked done.
+        """
+        path = self.store.iter_dir(index) / f"exchange_{counter[1]:02d}.json"
+        if path.exists():
+            data = read_json(path)
+            batch = DesignBatch(
+                [RewardCandidate.from_json(c) for c in data["candidates"]],
+                data["prompt"],
+                data["responses"],
+                data.get("usage", {}),
+            )
+            counter[0] += len(batch.responses)
+            counter[1] += 1
+            remember = getattr(self.designer, "remember", None)
+            if remember is not None:
+                remember(batch.candidates)
+            logger.info("replayed designer call %s", path.name)
+            return batch
+        batch = call()
+        self._save_exchange(index, batch, counter)
+        # Written last: a call killed before this line is asked again, never half-replayed.
+        write_json(
+            path,
+            {
+                "candidates": [c.to_json() for c in batch.candidates],
+                "prompt": batch.prompt,
+                "responses": batch.responses,
+                "usage": batch.usage,
+            },
+        )
+        return batch
+
     def _judge(self, index: int, slot: int, candidate: RewardCandidate, critic: Critic) -> Slot:
         folder = self.store.cand_dir(index, slot)
-        write_atomic(folder / "reward.py", candidate.source)
+        verdict = folder / "critic.json"
+        reward = folder / "reward.py"
+        if verdict.exists() and reward.exists() and reward.read_text() == candidate.source:
+            # Judged before an interruption; the verdict may hold an LLM review worth keeping.
+            report = CriticReport.from_json(read_json(verdict))
+            self.callbacks.on_candidate_checked(index, slot, report)
+            return Slot(slot, candidate, report)
+        write_atomic(reward, candidate.source)
         report = critic.check(candidate)
         if report.passed and self.reviewer is not None:
             passed, reasons = self.reviewer(self.ctx, candidate)
@@ -178,7 +226,7 @@ class SynthesisLoop:
                     static_ok=report.static_ok,
                     dynamic=report.dynamic,
                 )
-        write_json(folder / "critic.json", report.to_json())
+        write_json(verdict, report.to_json())
         self.callbacks.on_candidate_checked(index, slot, report)
         return Slot(slot, candidate, report)
 
@@ -189,12 +237,19 @@ class SynthesisLoop:
         want = self.config.n_samples
         slots: list[Slot] = []
         counter = [0, 0]  # responses written, prompts written
+        if (self.store.iter_dir(index) / "exchange_00.json").exists():
+            self.callbacks.on_message(
+                "continuing the interrupted design phase from the answers on disk"
+            )
         for _ in range(PROPOSAL_ROUNDS):
             accepted = sum(s.report.passed for s in slots)
             if accepted >= want:
                 break
-            batch = self.designer.propose(self.ctx, history, want - accepted)
-            self._save_exchange(index, batch, counter)
+            batch = self._exchange(
+                index,
+                counter,
+                lambda n=want - accepted: self.designer.propose(self.ctx, history, n),
+            )
             for candidate in batch.candidates:
                 if sum(s.report.passed for s in slots) >= want:
                     break
@@ -203,8 +258,13 @@ class SynthesisLoop:
                 for _ in range(self.config.max_revisions):
                     if judged.report.passed:
                         break
-                    fix = self.designer.revise(self.ctx, judged.candidate, judged.report.problems)
-                    self._save_exchange(index, fix, counter)
+                    fix = self._exchange(
+                        index,
+                        counter,
+                        lambda j=judged: self.designer.revise(
+                            self.ctx, j.candidate, j.report.problems
+                        ),
+                    )
                     if not fix.candidates:
                         break
                     judged = self._judge(index, len(slots), fix.candidates[0], critic)

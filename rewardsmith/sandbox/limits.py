@@ -111,6 +111,39 @@ if flags:
     except OSError as exc:
         sys.stderr.write(f"{spec['marker']} ({exc})\\n")
         sys.stderr.flush()
+# Landlock: from here on (and across exec) files may only be created, written, renamed or
+# removed inside the working folder and /dev; reads stay as they are.
+abi = spec["landlock_abi"]
+if abi:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        # write file, remove dir/file, make char/dir/reg/sock/fifo/block/sym
+        rights = 0b1111111110010
+        rights |= (1 << 13) if abi >= 2 else 0  # refer (rename/link across folders)
+        rights |= (1 << 14) if abi >= 3 else 0  # truncate
+        class Ruleset(ctypes.Structure):
+            _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+        def check(value):
+            if value < 0:
+                raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+            return value
+        ruleset = Ruleset(rights)
+        fd = check(libc.syscall(444, ctypes.byref(ruleset), ctypes.sizeof(ruleset), 0))
+        for folder in (os.getcwd(), "/dev"):
+            pfd = os.open(folder, os.O_PATH | os.O_CLOEXEC)
+            rule = PathBeneath(rights, pfd)
+            check(libc.syscall(445, fd, 1, ctypes.byref(rule), 0))
+            os.close(pfd)
+        check(libc.prctl(38, 1, 0, 0, 0))  # PR_SET_NO_NEW_PRIVS, required by Landlock
+        check(libc.syscall(446, fd, 0))
+        os.close(fd)
+    except OSError as exc:
+        sys.stderr.write(f"rewardsmith sandbox: no landlock ({exc})\\n")
+        sys.stderr.flush()
 os.execvp(sys.argv[2], sys.argv[2:])
 """
 
@@ -138,7 +171,9 @@ def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
     return table
 
 
-def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[str]:
+def launch_command(
+    argv: list[str], limits: Limits, unshare_flags: int, landlock_abi: int = 0
+) -> list[str]:
     """Wrap ``argv`` so it starts under ``limits`` and in new namespaces.
 
     The wrapper is a short Python launcher that then becomes ``argv`` (same process).
@@ -149,6 +184,9 @@ def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[
         argv: The command to run.
         limits: The rlimits to set.
         unshare_flags: ``unshare(2)`` flags (0: stay in the parent's namespaces).
+        landlock_abi: The Landlock ABI version (see :func:`landlock_abi`); above 0, the
+            command may create, write or remove files only under its working folder and
+            ``/dev``. 0: no file-system restriction.
 
     """
     spec = {
@@ -157,6 +195,7 @@ def launch_command(argv: list[str], limits: Limits, unshare_flags: int) -> list[
         "newuser": CLONE_NEWUSER,
         "marker": NO_NAMESPACE_MARKER,
         "parent": os.getpid(),
+        "landlock_abi": int(landlock_abi),
     }
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *argv]
 
@@ -196,10 +235,11 @@ def network_isolation() -> tuple[int, str]:
     """
     if _libc() is None:
         return 0, "unavailable: not Linux"
-    attempts = [(CLONE_NEWNET, "network namespace")]
-    if os.geteuid() != 0:
-        # Unprivileged users need a user namespace to own the network namespace.
-        attempts = [(CLONE_NEWUSER | CLONE_NEWNET, "user + network namespace")]
+    # A user namespace first, for root too: without it a root child keeps CAP_SYS_PTRACE,
+    # which lets it read /proc/<parent>/environ (API keys) through Landlock's ptrace guard.
+    attempts = [(CLONE_NEWUSER | CLONE_NEWNET, "user + network namespace")]
+    if os.geteuid() == 0:
+        attempts.append((CLONE_NEWNET, "network namespace"))
     reasons = []
     for flags, name in attempts:
         reason = _probe_unshare(flags)
@@ -209,7 +249,9 @@ def network_isolation() -> tuple[int, str]:
     return 0, "unavailable: " + "; ".join(reasons)
 
 
-def _landlock_abi() -> int:
+@functools.cache
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (0: none); probed once per process."""
     libc = _libc()
     if libc is None:
         return 0
@@ -233,11 +275,12 @@ def sandbox_capabilities() -> dict[str, bool | str]:
 
     Keys: ``platform``; ``rlimits`` (CPU, memory and file-size limits are enforced);
     ``process_limit`` (``RLIMIT_NPROC`` binds: false for root); ``network_isolation``
-    and ``network_isolation_method``; ``landlock`` and ``landlock_abi`` (detected, not
-    yet applied); ``seccomp`` (detected, not yet applied).
+    and ``network_isolation_method``; ``landlock`` and ``landlock_abi`` (applied:
+    sandboxed processes may write files only in their own folder and ``/dev``); ``seccomp``
+    (detected, not yet applied).
     """
     flags, method = network_isolation()
-    abi = _landlock_abi()
+    abi = landlock_abi()
     linux = sys.platform.startswith("linux")
     return {
         "platform": sys.platform,

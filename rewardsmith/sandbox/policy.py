@@ -46,13 +46,17 @@ DENIED_NUMPY: dict[str, str] = {
     **dict.fromkeys(
         (
             "set_printoptions", "printoptions", "set_string_function", "setbufsize",
-            "seterrcall", "add_newdoc", "add_docstring", "add_newdoc_ufunc",
+            "seterrcall", "seterr", "add_newdoc", "add_docstring", "add_newdoc_ufunc",
         ),
         "reward code may not change numpy's global configuration",
     ),
     **dict.fromkeys(
         ("info", "show_config", "show_runtime", "test", "lookfor", "source", "who"),
         "reward code may not print, introspect or run numpy's tools",
+    ),
+    **dict.fromkeys(
+        ("sctypeDict", "typecodes"),
+        "these are numpy's own mutable tables, shared with the code that trains and scores",
     ),
     "random": "a reward must be a deterministic function of the state (no randomness)",
     "ctypeslib": "reward code may not reach raw memory or C libraries",
@@ -430,6 +434,16 @@ class _Checker:
     def check_attribute(self, node: ast.Attribute) -> None:
         line = self.line(node)
         attr = node.attr
+        if not isinstance(node.ctx, ast.Load) and self.path_of(node) is None:
+            # Reward code defines no classes, so storing an attribute can only change an
+            # object it did not make: numpy's classes and functions, shared with the trainer.
+            self.problems.add(
+                line,
+                f"assigning to or deleting the attribute `{_snippet(node)}` is not allowed: "
+                "reward code may not change objects it did not create. Fix: use a local "
+                "variable or a dict",
+                key=f"store:{_snippet(node)}",
+            )
         if attr.startswith("_"):
             self.problems.add(
                 line,

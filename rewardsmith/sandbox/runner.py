@@ -3,7 +3,8 @@
 The child gets its own working folder (also its ``HOME`` and ``TMPDIR``), an environment
 without credentials, rlimits on CPU, memory, file size (and processes when asked), a
 new session so the whole process group can be killed, and, when ``network=False`` and
-the OS allows it, a network namespace of its own.
+the OS allows it, a network namespace of its own and (Landlock) no right to create,
+write or remove files outside its folder and ``/dev``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import IO
 from rewardsmith.sandbox.limits import (
     NO_NAMESPACE_MARKER,
     Limits,
+    landlock_abi,
     launch_command,
     network_isolation,
     sandbox_capabilities,
@@ -268,7 +270,7 @@ def run_sandboxed(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(
-            launch_command(argv, limits, flags),
+            launch_command(argv, limits, flags, landlock_abi()),
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,

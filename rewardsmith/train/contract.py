@@ -18,6 +18,11 @@ from typing import Any
 import numpy as np
 
 ENTRY_POINT = "compute_reward"
+#: Most named components a reward may return: each becomes a column in every report, so a
+#: runaway dict (e.g. one key per element) must not reach result.json or critic.json.
+MAX_COMPONENTS = 64
+#: Longest component name, for the same reason.
+MAX_COMPONENT_NAME = 100
 
 
 class RewardContractError(ValueError):
@@ -111,11 +116,22 @@ def _check_components(components: Any, n: int) -> dict[str, np.ndarray]:
             "the second returned value must be a dict of named reward terms, e.g. "
             f'{{"speed": speed, "energy": -energy}}, but it is a {type(components).__name__}'
         )
+    if len(components) > MAX_COMPONENTS:
+        raise RewardContractError(
+            f"compute_reward returned {len(components)} components; at most {MAX_COMPONENTS} "
+            "named terms are allowed. Return only the few terms that make up the reward"
+        )
     checked: dict[str, np.ndarray] = {}
     for name, value in components.items():
         if not isinstance(name, str):
             raise RewardContractError(
-                f"component names must be strings, but one is {name!r} ({type(name).__name__})"
+                f"component names must be strings, but one is {repr(name)[:40]} "
+                f"({type(name).__name__})"
+            )
+        if len(name) > MAX_COMPONENT_NAME:
+            raise RewardContractError(
+                f"a component name is {len(name)} characters long (it starts {name[:40]!r}); "
+                f"use short names of at most {MAX_COMPONENT_NAME} characters"
             )
         what = f"component {name!r}"
         values = _as_float_array(value, what)
