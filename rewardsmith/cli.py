@@ -305,11 +305,20 @@ def synthesize(
         }
     )
     designer = f"model {config.model}" if config.model else "the offline designer (no --model)"
+    measure = spec.get_fitness(config.fitness)
     console.print(
         f"run {store.root}: {spec.id}, {config.iterations} iterations x {config.n_samples} "
         f"candidates, budget {config.budget}, designed by {designer}",
         highlight=False,
     )
+    console.print(f"fitness: {measure.name}: {measure.meaning}", highlight=False)
+    if config.task and config.fitness is None and len(spec.fitness) > 1:
+        others = ", ".join(m.name for m in spec.fitness[1:])
+        console.print(
+            f"[dim]a custom --task is judged by the default fitness; if it asks for another "
+            f"behaviour, pass --fitness (this task also has: {others})[/]",
+            highlight=False,
+        )
     _run_loop(config, store)
 
 

@@ -156,4 +156,4 @@ def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
     assert [s["critic"]["passed"] for s in slots] == [False, True]
     assert any("LLM review" in p for p in slots[0]["critic"]["problems"])
     usage = json.loads((run / "run.json").read_text())["usage"]
-    assert usage["prompt_tokens"] > 0 and usage["requests"] == 2
+    assert usage["prompt_tokens"] > 0 and usage["requests"] == 4  # 2 designs + 2 reviews

@@ -99,8 +99,8 @@ class SynthesisLoop:
         designer: Writes reward candidates.
         executor: Runs worker jobs (trainings, checks).
         callbacks: Progress hooks.
-        reviewer: Optional LLM review (``--llm-critic``), called on candidates that pass
-            the critic; it returns ``(passed, reasons)``.
+        reviewer: Optional LLM review (``--llm-critic``, an ``LLMReviewer``), called on
+            candidates that pass the critic; its tokens count into the run's usage.
     """
 
     def __init__(
@@ -161,12 +161,17 @@ class SynthesisLoop:
         for text in batch.responses:
             write_atomic(folder / f"response_{counter[0]:02d}.md", text)
             counter[0] += 1
-        if batch.usage:
-            totals = dict(self.store.read_run().get("usage", {}))
-            for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
-                totals[key] = totals.get(key, 0) + batch.usage.get(key, 0)
-            totals["requests"] = totals.get("requests", 0) + 1
-            self.store.update_run(usage=totals)
+        self._add_usage(batch.usage)
+
+    def _add_usage(self, usage: dict[str, float]) -> None:
+        """Add one model request's tokens and cost to the run's totals in ``run.json``."""
+        if not usage:
+            return
+        totals = dict(self.store.read_run().get("usage", {}))
+        for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+            totals[key] = totals.get(key, 0) + usage.get(key, 0)
+        totals["requests"] = totals.get("requests", 0) + 1
+        self.store.update_run(usage=totals)
 
     def _exchange(
         self, index: int, counter: list[int], call: Callable[[], DesignBatch]
@@ -218,8 +223,12 @@ class SynthesisLoop:
         write_atomic(reward, candidate.source)
         report = critic.check(candidate)
         if report.passed and self.reviewer is not None:
-            passed, reasons = self.reviewer(self.ctx, candidate)
-            if not passed:
+            review = self.reviewer.review(self.ctx, candidate)
+            self._add_usage(review.usage)
+            if not review.passed:
+                reasons = list(review.reasons)
+                if review.suggested_fix:
+                    reasons.append(f"suggested fix: {review.suggested_fix}")
                 report = CriticReport(
                     passed=False,
                     problems=[f"LLM review: {r}" for r in reasons],
