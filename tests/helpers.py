@@ -25,3 +25,15 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def only_run(out: Path) -> Path:
+    """The single run folder under ``out`` (``.cache`` and other dot folders aside)."""
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def fenced_answer(code: str, preface: str = "") -> str:
+    """A model answer holding ``code`` in a ``python`` block, as an LLM writes it."""
+    return f"{preface}```python\n{code.strip()}\n```\n"

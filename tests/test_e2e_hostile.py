@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import fenced_answer, only_run, run_cli
 from tests.llm_server import ScriptedLLMServer
 
 pytestmark = pytest.mark.slow
@@ -24,17 +24,14 @@ def compute_reward(pole_angle):
 """
 
 
-def _answer(code: str) -> str:
-    return f"```python\n{code.strip()}\n```\n"
-
-
 def test_loop_survives_static_dynamic_and_runtime_hostile_candidates(tmp_path: Path) -> None:
     secret = f"sk-canary-{secrets.token_hex(12)}"
     static = (HOSTILE / "import_os_toplevel.py").read_text()
     dynamic = (HOSTILE / "nan_reward.py").read_text()
     runtime = (HOSTILE / "nan_after_many_calls.py").read_text()
-    script = [_answer(static), _answer(runtime), _answer(GOOD)]  # the first request, n=3
-    script += [_answer(dynamic), _answer(GOOD.replace("0.1", "0.15"))]  # two repairs
+    # The first request asks for n=3; the two rejections are then repaired one at a time.
+    script = [fenced_answer(static), fenced_answer(runtime), fenced_answer(GOOD)]
+    script += [fenced_answer(dynamic), fenced_answer(GOOD.replace("0.1", "0.15"))]
     with ScriptedLLMServer(script) as server:
         result = run_cli(
             [
@@ -60,7 +57,7 @@ def test_loop_survives_static_dynamic_and_runtime_hostile_candidates(tmp_path: P
             env={"OPENAI_API_KEY": secret},
         )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    run = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
+    run = only_run(tmp_path / "runs")
     record = json.loads((run / "iter_00" / "iteration.json").read_text())
     statuses = [r["status"] for r in record["results"]]
     assert statuses.count("rejected") == 2 and statuses.count("failed") == 1

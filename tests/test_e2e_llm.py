@@ -7,14 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import fenced_answer, only_run, run_cli
 from tests.llm_server import ScriptedLLMServer
 
 pytestmark = pytest.mark.slow
-
-
-def _answer(code: str) -> str:
-    return f"Here is my reward.\n\n```python\n{code.strip()}\n```\n"
 
 
 GOOD = """
@@ -63,8 +59,8 @@ def compute_reward(pole_angle, pole_angular_velocity):
 
 
 def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> None:
-    script = [_answer(c) for c in (GOOD, HELPER, UNKNOWN_FIELD, RAISES)]
-    script += [_answer(FIXED), _answer(FIXED.replace("0.15", "0.2"))]
+    script = [fenced_answer(c) for c in (GOOD, HELPER, UNKNOWN_FIELD, RAISES)]
+    script += [fenced_answer(FIXED), fenced_answer(FIXED.replace("0.15", "0.2"))]
     with ScriptedLLMServer(script) as server:
         result = run_cli(
             [
@@ -103,7 +99,7 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
     assert "pole_tip_height" in revise_1
     revise_2 = requests[2]["messages"][-1]["content"]
     assert "IndexError" in revise_2
-    run = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
+    run = only_run(tmp_path / "runs")
     it = run / "iter_00"
     slots = json.loads((it / "candidates.json").read_text())
     passed = [s for s in slots if s["critic"]["passed"]]
@@ -121,7 +117,7 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
 
 def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
     fail = '{"verdict": "fail", "reasons": ["it pays for swinging the pole"], "fix": "damp it"}'
-    script = [_answer(GOOD), fail, _answer(FIXED), '{"verdict": "pass", "reasons": []}']
+    script = [fenced_answer(GOOD), fail, fenced_answer(FIXED), '{"verdict": "pass", "reasons": []}']
     with ScriptedLLMServer(script) as server:
         result = run_cli(
             [
@@ -151,7 +147,7 @@ def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
     assert len(requests) == 4
     assert "compute_reward" in requests[1]["messages"][-1]["content"]  # the review sees code
     assert "swinging the pole" in requests[2]["messages"][-1]["content"]
-    run = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
+    run = only_run(tmp_path / "runs")
     slots = json.loads((run / "iter_00" / "candidates.json").read_text())
     assert [s["critic"]["passed"] for s in slots] == [False, True]
     assert any("LLM review" in p for p in slots[0]["critic"]["problems"])

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import only_run, run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def _only_run(out: Path) -> Path:
-    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +38,7 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "offline designer" in result.stdout
-    run = _only_run(tmp_path / "runs")
+    run = only_run(tmp_path / "runs")
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     for index in (0, 1):
         it = run / f"iter_{index:02d}"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests import llm_server
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, fenced_answer, only_run, run_cli
 from tests.llm_server import Error, Reply, ScriptedLLMServer
 
 GOOD = """
@@ -61,10 +61,6 @@ def compute_reward(pole_angle, pole_angular_velocity):
 """
 
 
-def _answer(code: str) -> str:
-    return f"Here is my reward.\n\n```python\n{code.strip()}\n```\n"
-
-
 def _llm_args(url: str, *extra: str) -> list[str]:
     return [
         "synthesize",
@@ -88,10 +84,6 @@ def _llm_args(url: str, *extra: str) -> list[str]:
         "runs",
         *extra,
     ]
-
-
-def _the_run(tmp_path: Path) -> Path:
-    return next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith("."))
 
 
 def _error_lines(stderr: str) -> list[str]:
@@ -148,12 +140,12 @@ def test_transient_llm_faults_are_retried_and_the_run_completes(tmp_path: Path) 
     script = [
         Error(429, "rate limited, slow down"),
         Error(500, "internal server error"),
-        Reply(_answer(GOOD), delay=4.0),  # longer than --llm-timeout: a timeout
+        Reply(fenced_answer(GOOD), delay=4.0),  # longer than --llm-timeout: a timeout
         Reply(""),  # empty answer
-        Reply(_answer(GOOD)[:60], finish_reason="length"),  # cut off by the token limit
+        Reply(fenced_answer(GOOD)[:60], finish_reason="length"),  # cut off by the token limit
         "I would shape the reward around the pole angle and keep it simple.",  # no code
         "I'm sorry, but I can't help with that.",  # a refusal
-        _answer(GOOD),
+        fenced_answer(GOOD),
     ]
     with ScriptedLLMServer(script) as server:
         args = _llm_args(server.url, "--samples", "1", "--llm-timeout", "1.5")
@@ -163,7 +155,7 @@ def test_transient_llm_faults_are_retried_and_the_run_completes(tmp_path: Path) 
     # One request per fault (no hidden client-side retries), then the good answer.
     assert len(requests) == len(script), len(requests)
     assert all(r["messages"] == requests[0]["messages"] for r in requests)
-    it = _the_run(tmp_path) / "iter_00"
+    it = only_run(tmp_path / "runs") / "iter_00"
     # Prose and refusal are kept as answers (the model did answer), then dropped for no code.
     assert "pole angle" in (it / "response_00.md").read_text()
     assert "can't help" in (it / "response_01.md").read_text()
@@ -186,7 +178,7 @@ def test_llm_down_mid_design_stops_resumably_and_resume_asks_only_the_rest(
         inner.server_close()
         return Error(503, "going down")
 
-    script = [_answer(GOOD), _answer(UNKNOWN_FIELD), go_down]
+    script = [fenced_answer(GOOD), fenced_answer(UNKNOWN_FIELD), go_down]
     with ScriptedLLMServer(script) as server:
         holder["server"] = server
         port = int(server.url.rsplit(":", 1)[1].split("/")[0])
@@ -194,7 +186,7 @@ def test_llm_down_mid_design_stops_resumably_and_resume_asks_only_the_rest(
         failed = run_cli([*args, "--llm-retries", "2"], cwd=tmp_path, timeout=300)
         first_requests = len(server.requests)
     assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
-    run = _the_run(tmp_path)
+    run = only_run(tmp_path / "runs")
     lines = _error_lines(failed.stderr)
     assert len(lines) == 1 and "Traceback" not in failed.stderr, failed.stderr
     assert "failed after 3 attempt(s)" in lines[0]
@@ -209,7 +201,7 @@ def test_llm_down_mid_design_stops_resumably_and_resume_asks_only_the_rest(
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
     verdict_mtime = (it / "cand_00" / "critic.json").stat().st_mtime_ns
 
-    with _server_on_port(port, [_answer(FIXED)], monkeypatch) as back:
+    with _server_on_port(port, [fenced_answer(FIXED)], monkeypatch) as back:
         resumed = run_cli(["resume", str(run)], cwd=tmp_path, timeout=300)
         again = list(back.requests)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
@@ -235,11 +227,11 @@ def test_retries_exhausted_is_one_line_and_resume_completes(tmp_path: Path) -> N
         assert len(lines) == 1 and "Traceback" not in failed.stderr, failed.stderr
         assert "failed after 3 attempt(s): InternalServerError" in lines[0], lines[0]
         assert "The run is kept; continue with: rewardsmith resume" in lines[0]
-        run = _the_run(tmp_path)
+        run = only_run(tmp_path / "runs")
         assert "rewardsmith resume" in lines[0] and run.name in lines[0]
         assert (run / "transitions.npz").is_file()
         _no_temp_files(run)
-        server.add(_answer(GOOD))
+        server.add(fenced_answer(GOOD))
         resumed = run_cli(["resume", str(run)], cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     record = json.loads((run / "iter_00" / "iteration.json").read_text())
@@ -407,7 +399,7 @@ def test_killed_workers_are_retried_once_then_marked_failed(tmp_path: Path) -> N
             proc.kill()
     assert proc.returncode == 0, out[-3000:] + err[-3000:]
     assert len(killer.killed) == 3
-    it = _the_run(tmp_path) / "iter_00"
+    it = only_run(tmp_path / "runs") / "iter_00"
     first = (it / "cand_00" / "reward.py").read_text()
     second = (it / "cand_01" / "reward.py").read_text()
     assert killer.killed == [first, first, second]
@@ -425,9 +417,9 @@ def test_sigkill_during_design_resumes_without_asking_again(tmp_path: Path) -> N
 
     def stall(request: dict[str, Any]) -> Reply:
         asked_to_revise.set()
-        return Reply(_answer(FIXED), delay=60.0)  # the CLI is killed while it waits
+        return Reply(fenced_answer(FIXED), delay=60.0)  # the CLI is killed while it waits
 
-    with ScriptedLLMServer([_answer(UNKNOWN_FIELD), stall]) as server:
+    with ScriptedLLMServer([fenced_answer(UNKNOWN_FIELD), stall]) as server:
         args = _llm_args(server.url, "--samples", "1", "--max-revisions", "1")
         proc = _spawn(args, tmp_path)
         try:
@@ -435,13 +427,13 @@ def test_sigkill_during_design_resumes_without_asking_again(tmp_path: Path) -> N
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        run = _the_run(tmp_path)
+        run = only_run(tmp_path / "runs")
         it = run / "iter_00"
         assert (it / "exchange_00.json").is_file() and not (it / "candidates.json").exists()
         # A write the kill cut short: never taken for the real file.
         (it / "cand_01").mkdir(exist_ok=True)
         (it / "cand_01" / ".critic.json.x1y2.tmp").write_text('{"passed": tr')
-        server.add(_answer(FIXED))
+        server.add(fenced_answer(FIXED))
         resumed = run_cli(["resume", str(run)], cwd=tmp_path, timeout=300)
         requests = list(server.requests)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
@@ -579,7 +571,7 @@ def test_disk_full_mid_run_stops_cleanly_and_resume_completes(tmp_path: Path) ->
 
         def answer_once_full(request: dict[str, Any]) -> str:
             assert filled.wait(timeout=120)
-            return _answer(GOOD)
+            return fenced_answer(GOOD)
 
         with ScriptedLLMServer([answer_once_full]) as server:
             args = _llm_args(server.url, "--samples", "1")
@@ -608,7 +600,7 @@ def test_disk_full_mid_run_stops_cleanly_and_resume_completes(tmp_path: Path) ->
             run = next((disk / "runs").iterdir())
             _no_temp_files(run)  # no half-written file was left behind
             filler.unlink()
-            server.add(_answer(GOOD))
+            server.add(fenced_answer(GOOD))
             resumed = run_cli(["resume", str(run)], cwd=tmp_path, timeout=300)
         assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
         record = json.loads((run / "iter_00" / "iteration.json").read_text())

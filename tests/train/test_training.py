@@ -119,7 +119,7 @@ def test_reward_vec_env_stops_a_reward_slower_than_the_env(in_tmp: Path) -> None
     import time
 
     def slow(pole_angle):
-        time.sleep(0.0005)
+        time.sleep(0.004)
         return pole_angle, {}
 
     env = RewardVecEnv(_venv(), slow, ("pole_angle",), max_time_fraction=1.0)
