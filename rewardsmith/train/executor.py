@@ -7,7 +7,6 @@ changes no other module.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -112,10 +111,3 @@ class LocalExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
         if kill:
             terminate_all()
-
-
-def describe_outcome(outcome: JobOutcome) -> str:
-    """A one-line summary of a job outcome for logs."""
-    if outcome.ok:
-        return json.dumps({k: outcome.result.get(k) for k in ("fitness", "steps")})
-    return outcome.error

@@ -54,7 +54,13 @@ class _Checkpoints:
     """Evaluates fitness at evenly spaced steps and writes one metrics row each."""
 
     def __init__(
-        self, spec: TaskSpec, fitness: str | None, preset: PPOPreset, seed: int, train_env: Any
+        self,
+        spec: TaskSpec,
+        fitness: str | None,
+        preset: PPOPreset,
+        seed: int,
+        train_env: Any,
+        mode: str,
     ) -> None:
         self.spec = spec
         self.measure = spec.get_fitness(fitness)
@@ -68,7 +74,7 @@ class _Checkpoints:
             fitness,
             n_envs=min(preset.eval_episodes, preset.n_envs),
             seed=seed + EVAL_SEED_OFFSET,
-            reward_mode=train_env_mode(train_env),
+            reward_mode=mode,
             reward_fn=reward_wrapper.reward_fn if reward_wrapper else None,
             params=reward_wrapper.params if reward_wrapper else (),
             normalize=preset.normalize,
@@ -130,16 +136,6 @@ class _Checkpoints:
         logger.info("steps %d: fitness %.3f", steps, row["fitness"])
 
 
-def train_env_mode(venv: Any) -> str:
-    """The reward mode a training env was built with."""
-    if find_reward_wrapper(venv) is not None:
-        return "candidate"
-    inner = venv
-    while hasattr(inner, "venv"):
-        inner = inner.venv
-    return inner.get_attr("reward_mode", [0])[0]
-
-
 def _write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data))
@@ -185,7 +181,7 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
     model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **build_ppo_kwargs(preset))
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
-    checkpoints = _Checkpoints(spec, fitness, preset, seed, env)
+    checkpoints = _Checkpoints(spec, fitness, preset, seed, env, mode)
 
     class _Hook(BaseCallback):
         def _on_rollout_end(self) -> None:
