@@ -1,4 +1,4 @@
-"""The ``rewardsmith`` command line: the only module that prints.
+"""The command line's core: the typer app, the entry point and the run commands.
 
 Exit codes: 0 success, 1 the run (or the critic) failed, 2 bad input (one line, no
 traceback). Heavy libraries (torch, ray, litellm, gymnasium) are imported inside the
@@ -565,7 +565,3 @@ def main() -> None:
 def _fail_main(message: str) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,10 @@
+"""The ``rewardsmith`` command line: the only package that prints.
+
+``core`` holds the typer app, the entry point and the run commands; each further
+command group lives in its own module here and registers itself on that app when
+imported below. Heavy libraries are imported inside commands, so ``--help`` stays instant.
+"""
+
+from rewardsmith.cli.core import app, main
+
+__all__ = ["app", "main"]

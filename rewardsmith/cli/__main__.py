@@ -1,0 +1,5 @@
+"""``python -m rewardsmith.cli``: the same as the console script."""
+
+from rewardsmith.cli import main
+
+main()
