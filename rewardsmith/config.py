@@ -47,6 +47,21 @@ class SynthConfig:
             error, empty or cut-off answer) before the run stops, resumably.
         llm_backoff: First delay between model retries, in seconds; it doubles per retry,
             with jitter.
+        task_file: A TOML task file declaring a custom task (instead of a built-in ``env``).
+        executor: ``ray`` (an embedded local Ray, or the cluster at ``ray_address``) or
+            ``local`` (plain child processes on this machine).
+        ray_address: Address of an existing Ray cluster to join (also ``RAY_ADDRESS``).
+        search: ``halving`` (successive halving over budget rungs, deduplication, cache) or
+            ``full`` (every candidate trains for the whole budget, as in Eureka).
+        eta: Successive-halving reduction factor: the best 1/eta of a rung go on.
+        first_success: Stop an iteration's search as soon as a candidate reaches the
+            task's success threshold.
+        cache: Reuse training results of identical reward code from earlier runs.
+        cache_dir: Where cached results live (default ``<out>/.cache``).
+        feedback: ``auto`` (fitness picks the best), ``human`` (a person ranks policy
+            videos on a local page) or ``both`` (fitness shown, the person may override).
+        videos: Record a video of every trained candidate's policy (default: on when
+            feedback involves a human).
     """
 
     env: str = ""
@@ -67,6 +82,16 @@ class SynthConfig:
     llm_timeout: float = 120.0
     llm_retries: int = 5
     llm_backoff: float = 1.0
+    task_file: str | None = None
+    executor: str = "ray"
+    ray_address: str | None = None
+    search: str = "halving"
+    eta: int = 2
+    first_success: bool = False
+    cache: bool = True
+    cache_dir: str | None = None
+    feedback: str = "auto"
+    videos: bool | None = None
 
     @property
     def n_samples(self) -> int:
@@ -74,6 +99,13 @@ class SynthConfig:
         if self.samples is not None:
             return self.samples
         return 8 if self.model else 4
+
+    @property
+    def record_videos(self) -> bool:
+        """Whether candidates' policies are recorded (default: when a human gives feedback)."""
+        if self.videos is not None:
+            return self.videos
+        return self.feedback != "auto"
 
     @property
     def budget_value(self) -> str | int:
@@ -96,8 +128,12 @@ class SynthConfig:
         Raises:
             UserError: The first bad value, with its rule and fix.
         """
-        if not self.env:
-            raise UserError("no env given; pass --env ID (see `rewardsmith tasks`)")
+        if not self.env and not self.task_file:
+            raise UserError(
+                "no env given; pass --env ID (see `rewardsmith tasks`) or --task-file FILE"
+            )
+        if self.env and self.task_file:
+            raise UserError("--env and --task-file both given; a task file names its own env")
         if self.task is not None:
             if not self.task.strip():
                 raise UserError("--task is empty; describe the behaviour in words, or omit it")
@@ -125,6 +161,12 @@ class SynthConfig:
         if not 0.0 <= self.temperature <= 2.0:
             raise UserError(f"--temperature must be in [0, 2], got {self.temperature}")
         self.budget = normalise_budget(self.budget)
+        _check_choice("--executor", self.executor, ("ray", "local"))
+        _check_choice("--search", self.search, ("halving", "full"))
+        _check_choice("--feedback", self.feedback, ("auto", "human", "both"))
+        _check_range("--eta", self.eta, 2, 8)
+        if self.ray_address and self.executor != "ray":
+            raise UserError("--ray-address needs --executor ray; drop one of them")
         if self.llm_critic and not self.model:
             raise UserError("--llm-critic needs a model; pass --model or drop --llm-critic")
         if self.api_base and not self.api_base.startswith(("http://", "https://")):
@@ -162,6 +204,11 @@ def normalise_budget(value: str | int) -> str:
 def _check_range(flag: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise UserError(f"{flag} must be between {low} and {high}, got {value}")
+
+
+def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
 
 
 def _check_type(name: str, value: Any, where: str) -> None:
