@@ -12,3 +12,13 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test from an empty temp folder (MuJoCo writes its log into the cwd)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _local_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs made by tests use plain child processes unless a test asks for Ray.
+
+    Starting an embedded Ray costs seconds and a few hundred MB per run; the tests about
+    Ray pass ``--executor ray`` (or build a ``RayExecutor``) themselves.
+    """
+    monkeypatch.setenv("REWARDSMITH_EXECUTOR", "local")

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from rewardsmith.train.contract import normalise_source
 
-def normalise_source(source: str) -> str:
-    """The source with comments and formatting removed (unparsable source: stripped text)."""
-    try:
-        return ast.unparse(ast.parse(source))
-    except (SyntaxError, ValueError):
-        return source.strip()
+__all__ = ["CandidateResult", "IterationRecord", "RewardCandidate", "normalise_source"]
 
 
 def candidate_id(source: str) -> str:
@@ -71,6 +66,7 @@ class CandidateResult:
         field_ranges: ``name -> [min, max]`` of scalar fields seen in evaluation.
         steps: Env steps trained.
         success_rate: Fraction of final evaluation episodes at or above the threshold.
+        pruned: Successive halving stopped it before the full budget.
     """
 
     candidate: RewardCandidate
@@ -85,6 +81,7 @@ class CandidateResult:
     field_ranges: dict[str, list[float]] = field(default_factory=dict)
     steps: int = 0
     success_rate: float | None = None
+    pruned: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the run folder."""
@@ -109,12 +106,15 @@ class IterationRecord:
         results: One per candidate, in proposal order.
         best_id: Id of the best trained candidate (``None`` when none trained).
         feedback: The reflection text the next prompt carries.
+        ranking: A person's ranking of the iteration (``ranking.json``'s content), when
+            feedback came from a human; ``best_id`` is then their preferred candidate.
     """
 
     index: int
     results: list[CandidateResult]
     best_id: str | None
     feedback: str
+    ranking: dict[str, Any] | None = None
 
     @property
     def best(self) -> CandidateResult | None:

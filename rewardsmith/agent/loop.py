@@ -22,15 +22,17 @@ from rewardsmith.agent.candidate import CandidateResult, IterationRecord, Reward
 from rewardsmith.agent.critic import Critic, CriticReport
 from rewardsmith.agent.designer import DesignBatch, DesignContext, Designer
 from rewardsmith.agent.final_eval import FinalEvalPlan, run_final_evaluation
+from rewardsmith.agent.human_round import HumanOutcome, ranked_best, run_human_round
 from rewardsmith.agent.reflection import hacking_alert, reflect, select_best
+from rewardsmith.agent.training import TrainingPhase
 from rewardsmith.config import SynthConfig
-from rewardsmith.envs.registry import get_task
+from rewardsmith.envs.registry import resolve_task, task_job_fields
 from rewardsmith.errors import RunFailed
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.seeding import derive_seed, derive_seeds
 from rewardsmith.store import RunStore, read_json, write_atomic, write_json
-from rewardsmith.train.executor import Executor, Job
-from rewardsmith.train.jobs import JobOutcome, run_job
+from rewardsmith.train.executor import Executor
+from rewardsmith.train.jobs import run_job
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,11 @@ class LoopCallbacks:
     def on_training_start(self, key: str, total: int) -> None:
         """A training job starts; ``total`` is how many of them this phase runs."""
 
+    def on_training_progress(
+        self, key: str, steps: int, target: int, fitness: float | None
+    ) -> None:
+        """A running training reached a checkpoint: env steps so far, its target, fitness."""
+
     def on_training_done(self, key: str, result: CandidateResult) -> None:
         """A training job finished (or failed)."""
 
@@ -62,6 +69,9 @@ class LoopCallbacks:
 
     def on_final(self, report: dict[str, Any]) -> None:
         """The final evaluation finished."""
+
+    def on_ranking_needed(self, index: int, url: str) -> None:
+        """Iteration ``index`` waits for a person to rank its policies on the page at ``url``."""
 
 
 @dataclass
@@ -118,7 +128,7 @@ class SynthesisLoop:
         self.executor = executor
         self.callbacks = callbacks or LoopCallbacks()
         self.reviewer = reviewer
-        self.task = get_task(config.env)
+        self.task = resolve_task(config.env, config.task_file)
         self.measure = self.task.get_fitness(config.fitness)
         self.preset = self.task.preset(config.budget_value)
         self.ctx = DesignContext(
@@ -128,6 +138,7 @@ class SynthesisLoop:
             seed=config.seed,
         )
         self.train_limits = Limits.for_training(self._training_seconds())
+        self.reached_success = False
 
     def _training_seconds(self) -> float:
         # Generous: a slow machine at ~300 steps/s, plus evaluation, plus start-up.
@@ -142,6 +153,7 @@ class SynthesisLoop:
         job = {
             "kind": "probe",
             "task": self.task.id,
+            **task_job_fields(self.task),
             "fitness": self.measure.name,
             "seed": derive_seed(self.config.seed, 0xC0FFEE),
             "n_envs": self.preset.n_envs,
@@ -282,71 +294,21 @@ class SynthesisLoop:
         return slots
 
     # Training ----------------------------------------------------------------------------
-    def _train_job(self, index: int, slot: Slot) -> Job:
-        spec = {
-            "kind": "train",
-            "task": self.task.id,
-            "fitness": self.measure.name,
-            "budget": self.config.budget,
-            "seed": derive_seed(self.config.seed, index, slot.slot),
-            "reward": {"mode": "candidate", "source": slot.candidate.source},
-        }
-        keep = self.store.cand_dir(index, slot.slot)
-        return Job(f"iter_{index:02d}/cand_{slot.slot:02d}", spec, self.train_limits, keep)
-
-    def _result(self, slot: Slot, outcome: JobOutcome) -> CandidateResult:
-        if not outcome.ok:
-            return CandidateResult(slot.candidate, "failed", problems=[outcome.error])
-        r = outcome.result
-        return CandidateResult(
-            candidate=slot.candidate,
-            status="ok",
-            fitness=r["fitness"],
-            fitness_trace=r["fitness_trace"],
-            return_trace=r["return_trace"],
-            component_trace=r["component_trace"],
-            length_trace=r["length_trace"],
-            ended_by=r["ended_by"],
-            field_ranges=r["field_ranges"],
-            steps=r["steps"],
-            success_rate=r["success_rate"],
-        )
-
     def _train(self, index: int, slots: list[Slot]) -> list[CandidateResult]:
-        results: dict[int, CandidateResult] = {}
-        jobs: list[Job] = []
-        first_of: dict[str, int] = {}
-        for slot in slots:
-            if not slot.report.passed:
-                results[slot.slot] = CandidateResult(
-                    slot.candidate, "rejected", problems=slot.report.problems
-                )
-                continue
-            done = self.store.cand_dir(index, slot.slot) / "fitness.json"
-            if done.exists():
-                results[slot.slot] = CandidateResult.from_json(read_json(done))
-            elif slot.candidate.id in first_of:
-                continue  # identical code: trained once, result shared below
-            else:
-                jobs.append(self._train_job(index, slot))
-            first_of.setdefault(slot.candidate.id, slot.slot)
-        by_key = {f"iter_{index:02d}/cand_{s.slot:02d}": s for s in slots}
-        for job in jobs:
-            self.callbacks.on_training_start(job.key, len(jobs))
-        for job, outcome in self.executor.run(jobs) if jobs else []:
-            slot = by_key[job.key]
-            result = self._result(slot, outcome)
-            write_json(self.store.cand_dir(index, slot.slot) / "fitness.json", result.to_json())
-            results[slot.slot] = result
-            self.callbacks.on_training_done(job.key, result)
-        for slot in slots:
-            if slot.slot not in results:
-                twin = results[first_of[slot.candidate.id]]
-                results[slot.slot] = CandidateResult.from_json(twin.to_json())
-                results[slot.slot].problems.append(
-                    f"identical to candidate {first_of[slot.candidate.id]}; its result is shared"
-                )
-        return [results[s.slot] for s in slots]
+        phase = TrainingPhase(
+            self.config,
+            self.store,
+            self.task,
+            self.measure,
+            self.preset,
+            self.executor,
+            self.train_limits,
+            self.callbacks,
+            task_fields=task_job_fields(self.task),
+        )
+        results = phase.run(index, slots)
+        self.reached_success = self.reached_success or phase.reached_success
+        return results
 
     # The loop ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -362,19 +324,32 @@ class SynthesisLoop:
             self.callbacks.on_iteration_start(index, self.config.iterations)
             slots = self._design(index, history, critic)
             results = self._train(index, slots)
-            best = select_best(results)
-            feedback = reflect(results, self.measure)
-            record = IterationRecord(index, results, best.candidate.id if best else None, feedback)
+            human = self._human_round(index, results, history)
+            best = human.best if human else select_best(results)
+            feedback = human.feedback if human else reflect(results, self.measure)
+            record = IterationRecord(
+                index,
+                results,
+                best.candidate.id if best else None,
+                feedback,
+                human.ranking.to_json() if human else None,
+            )
             write_atomic(self.store.iter_dir(index) / "feedback.md", feedback)
             write_json(done, _dump_record(record))
             history.append(record)
             self.callbacks.on_iteration_end(record)
+            if self.config.first_success and self.reached_success:
+                self.callbacks.on_message(
+                    f"a candidate reached the success threshold "
+                    f"({self.measure.success_threshold:g}); stopping the search (--first-success)"
+                )
+                break
         report = self._finish(history)
         self.store.update_run(status="finished", finished=time.time())
         return report
 
     def _finish(self, history: list[IterationRecord]) -> dict[str, Any]:
-        overall = select_best([r for rec in history for r in rec.results])
+        overall = self._overall_best(history)
         if overall is None:
             self.store.update_run(status="failed")
             raise RunFailed(
@@ -412,6 +387,21 @@ class SynthesisLoop:
         self.callbacks.on_final(report)
         return report
 
+    # Human feedback ------------------------------------------------------------------------
+    def _human_round(
+        self, index: int, results: list[CandidateResult], history: list[IterationRecord]
+    ) -> HumanOutcome | None:
+        """Videos and, with ``--feedback human|both``, a person's ranking (else ``None``)."""
+        return run_human_round(self, index, results, history)
+
+    def _overall_best(self, history: list[IterationRecord]) -> CandidateResult | None:
+        """The run's answer: the latest preferred reward when people ranked, else the fittest."""
+        if self.config.feedback != "auto":
+            preferred = ranked_best(history)
+            if preferred is not None:
+                return preferred
+        return select_best([r for rec in history for r in rec.results])
+
 
 def _dump_record(record: IterationRecord) -> dict[str, Any]:
     return {
@@ -419,6 +409,7 @@ def _dump_record(record: IterationRecord) -> dict[str, Any]:
         "best_id": record.best_id,
         "feedback": record.feedback,
         "results": [r.to_json() for r in record.results],
+        "ranking": record.ranking,
     }
 
 
@@ -428,4 +419,5 @@ def _load_record(data: dict[str, Any]) -> IterationRecord:
         results=[CandidateResult.from_json(r) for r in data["results"]],
         best_id=data["best_id"],
         feedback=data["feedback"],
+        ranking=data.get("ranking"),
     )

@@ -20,11 +20,15 @@ DOMINANT_SHARE = 0.8
 
 
 def select_best(results: Sequence[CandidateResult]) -> CandidateResult | None:
-    """The trained candidate with the highest final fitness (ties: the earliest)."""
+    """The trained candidate with the highest final fitness (ties: the earliest).
+
+    Candidates that trained for the whole budget come first: one that successive halving
+    stopped early was measured after fewer steps, and its fitness is not comparable.
+    """
     trained = [r for r in results if r.status == "ok" and r.fitness is not None]
     if not trained:
         return None
-    return max(trained, key=lambda r: (r.fitness, -results.index(r)))
+    return max(trained, key=lambda r: (not r.pruned, r.fitness, -results.index(r)))
 
 
 def _fmt(value: float) -> str:

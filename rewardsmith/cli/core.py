@@ -65,7 +65,7 @@ def _make_run_id(env: str) -> str:
 def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
     from rewardsmith.agent.designer import make_designer
     from rewardsmith.agent.loop import SynthesisLoop
-    from rewardsmith.train.executor import LocalExecutor
+    from rewardsmith.train.executor import make_executor
 
     designer = make_designer(
         config.model,
@@ -89,7 +89,7 @@ def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
         )
         reviewer = LLMReviewer(chat)
 
-    executor = LocalExecutor(workers=config.workers)
+    executor = make_executor(config, cache_root=store.root.parent / ".cache")
     return SynthesisLoop(config, store, designer, executor, _ConsoleProgress(), reviewer)
 
 
@@ -108,6 +108,7 @@ class _ConsoleProgress:
             transient=True,
         )
         self.bar: Any = None
+        self.rows: dict[str, Any] = {}
 
     def on_message(self, text: str) -> None:
         console.print(f"[dim]{text}[/]")
@@ -127,18 +128,39 @@ class _ConsoleProgress:
         if self.bar is None:
             self.progress.start()
             self.bar = self.progress.add_task("training candidates", total=total)
+        name = key.split("/")[-1]
+        self.rows[key] = self.progress.add_task(f"  {name}: waiting", total=None)
+
+    def on_training_progress(
+        self, key: str, steps: int, target: int, fitness: float | None
+    ) -> None:
+        row = self.rows.get(key)
+        if row is None:
+            return
+        name = key.split("/")[-1]
+        self.progress.update(
+            row,
+            completed=steps,
+            total=target or None,
+            description=f"  {name}: fitness {_fmt(fitness)} at {steps:,} steps",
+        )
 
     def on_training_done(self, key: str, result: Any) -> None:
         name = key.split("/")[-1]
+        row = self.rows.pop(key, None)
+        if row is not None:
+            self.progress.remove_task(row)
         if result.status == "ok":
-            console.print(f"  {name}: fitness {_fmt(result.fitness)}")
+            note = f" after {result.steps:,} steps" if result.steps else ""
+            console.print(f"  {name}: fitness {_fmt(result.fitness)}{note}")
         else:
             console.print(
                 f"  {name}: [red]failed[/]: {'; '.join(result.problems)}", highlight=False
             )
         if self.bar is not None:
             self.progress.advance(self.bar)
-            if self.progress.tasks[0].finished:
+            bar = next(t for t in self.progress.tasks if t.id == self.bar)
+            if bar.finished and not self.rows:
                 self.progress.stop()
                 self.progress.remove_task(self.bar)
                 self.bar = None
@@ -152,6 +174,18 @@ class _ConsoleProgress:
 
     def on_final(self, report: dict[str, Any]) -> None:
         pass
+
+    def on_ranking_needed(self, index: int, url: str) -> None:
+        if self.bar is not None:
+            self.progress.stop()
+            self.progress.remove_task(self.bar)
+            self.bar = None
+        console.print(
+            f"iteration {index + 1}: rank the policies at [bold]{url}[/] "
+            "(waiting; Ctrl-C stops, `rewardsmith resume` comes back to this page)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print_report(report: dict[str, Any], store: RunStore) -> None:
@@ -451,13 +485,15 @@ def check(
 @app.command()
 def tasks(
     describe: str = typer.Option(None, "--describe", help="Show one task as a designer sees it."),
+    task_file: str = typer.Option(None, "--task-file", help="Validate and show a task file."),
 ) -> None:
     """List the built-in tasks and their state fields."""
-    from rewardsmith.envs.registry import all_tasks, get_task
+    from rewardsmith.envs.generic import env_source
+    from rewardsmith.envs.registry import all_tasks, resolve_task
 
-    if describe:
+    if describe or task_file:
         try:
-            spec = get_task(describe)
+            spec = resolve_task(describe, task_file)
         except UserError as exc:
             _fail(str(exc))
         console.print(f"[bold]{spec.id}[/] ({spec.env_id}): {spec.description}", highlight=False)
@@ -472,6 +508,11 @@ def tasks(
         for m in spec.fitness:
             measures.add_row(m.name, m.meaning, f"{m.success_threshold:g} {m.unit}")
         console.print(measures)
+        if spec.family in ("generic", "custom") or task_file:
+            source = env_source(spec)
+            if source:
+                console.print("env source (as the designer's prompt shows it):")
+                console.print(source, markup=False, highlight=False)
         return
     table = Table(Column("task", no_wrap=True), "family", "fitness measures", "state fields")
     for spec in all_tasks():
@@ -553,7 +594,17 @@ def doctor() -> None:
     table.add_row("rendering (MUJOCO_GL)", os.environ.get("MUJOCO_GL", "egl (default)"))
     table.add_row("torch threads per training", "1")
     table.add_row("parallel trainings (default)", str(os.cpu_count()))
-    table.add_row("executor", "local processes (Ray: not yet)")
+    try:
+        from importlib.metadata import version
+
+        ray_state = (
+            f"[green]ray {version('ray')}[/] (default; --executor local for plain processes)"
+        )
+    except Exception:
+        ray_state = "[yellow]ray not installed[/]: only --executor local"
+    table.add_row("executor", ray_state)
+    address = os.environ.get("RAY_ADDRESS")
+    table.add_row("Ray cluster", address or "embedded local Ray (set RAY_ADDRESS to join one)")
     console.print(table)
 
 

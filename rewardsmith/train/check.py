@@ -21,6 +21,8 @@ from rewardsmith.train.contract import RewardContractError, call_reward, reward_
 
 #: Failed batches after which the check stops calling the reward.
 MAX_FAILED_BATCHES = 5
+#: Rewards kept from the shared transitions so the loop can compare candidates' rewards.
+SAMPLE_SIZE = 512
 
 
 def _code_line(source: str, lineno: int) -> str:
@@ -126,7 +128,9 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
     Returns:
         ``problems`` (readable strings; empty when the reward passed), ``components``
         (names), ``per_call_seconds`` (median), ``reward_stats`` and ``component_stats``
-        (min/mean/max/std), ``calls``, ``transitions`` (checked) and ``files`` (none).
+        (min/mean/max/std), ``calls``, ``transitions`` (checked), ``reward_sample`` (the
+        reward on the first :data:`SAMPLE_SIZE` transitions, for deduplication) and
+        ``files`` (none).
 
     """
     source: str = job["source"]
@@ -222,6 +226,9 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
     report["components"] = list(components)
     report["component_stats"] = {k: _stats(np.concatenate(v)) for k, v in components.items()}
     report["per_call_seconds"] = float(np.median(times))
+    sample = all_rewards[:SAMPLE_SIZE].astype(np.float64)
+    if np.all(np.isfinite(sample)):
+        report["reward_sample"] = [float(f"{v:.7g}") for v in sample]
 
     mean = float(all_rewards.mean())
     if float(np.ptp(all_rewards)) <= 1e-9 * max(1.0, abs(mean)):

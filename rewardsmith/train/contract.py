@@ -25,6 +25,18 @@ MAX_COMPONENTS = 64
 MAX_COMPONENT_NAME = 100
 
 
+def normalise_source(source: str) -> str:
+    """The source with comments and formatting removed (unparsable source: stripped text).
+
+    Two rewards with the same normalised source are the same reward: the loop trains them
+    once and the result cache files them under one key.
+    """
+    try:
+        return ast.unparse(ast.parse(source))
+    except (SyntaxError, ValueError):
+        return source.strip()
+
+
 class RewardContractError(ValueError):
     """The reward broke the contract; the message is written for the reward's author.
 

@@ -1,8 +1,10 @@
 """Where worker jobs run: the loop hands jobs to an :class:`Executor` and gets outcomes back.
 
-``LocalExecutor`` runs up to ``workers`` sandboxed worker processes on this machine.
-A Ray executor (for clusters) implements the same two methods, so swapping it in
-changes no other module.
+``LocalExecutor`` runs up to ``workers`` sandboxed worker processes on this machine;
+``RayExecutor`` (``train/ray_executor.py``) runs each job as a Ray task, on an embedded
+local Ray or a cluster. Both implement the same two methods, so the loop does not know
+which one it has. :func:`make_executor` picks one from the run's config and adds the
+result cache in front of it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rewardsmith.sandbox.runner import Limits, terminate_all
 from rewardsmith.train.jobs import JobOutcome, run_job
 
+if TYPE_CHECKING:
+    from rewardsmith.config import SynthConfig
+
 logger = logging.getLogger(__name__)
+
+#: Receives a running job and its latest progress (``{"steps", "fitness", "target"}``).
+ProgressHook = Callable[["Job", dict[str, Any]], None]
 
 
 @dataclass
@@ -41,9 +49,15 @@ class Job:
 
 
 class Executor(Protocol):
-    """Runs jobs; yields ``(job, outcome)`` pairs as they finish, in any order."""
+    """Runs jobs; yields ``(job, outcome)`` pairs as they finish, in any order.
 
-    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+    ``run`` may be called from several threads at once (a campaign runs several
+    syntheses over one executor).
+    """
+
+    def run(
+        self, jobs: list[Job], on_progress: ProgressHook | None = None
+    ) -> Iterator[tuple[Job, JobOutcome]]:
         """Run every job and yield each one's outcome when it is done."""
         ...
 
@@ -78,25 +92,28 @@ class LocalExecutor:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rs-job")
         self._closed = False
 
-    def _run_one(self, job: Job) -> JobOutcome:
+    def _run_one(self, job: Job, on_progress: ProgressHook | None) -> JobOutcome:
         if self.on_start is not None:
             self.on_start(job)
-        outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs)
+        progress = None if on_progress is None else (lambda p: on_progress(job, p))
+        outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs, progress)
         tries = 0
         # A worker that wrote a result failed for a reason it reported (the reward broke);
         # one that died without a result may have been a passing fault, so it gets another go.
         while not outcome.ok and not outcome.result and tries < self.retries and not self._closed:
             tries += 1
             logger.warning("job %s died (%s); retrying", job.key, outcome.error)
-            outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs)
+            outcome = run_job(job.spec, job.limits, job.keep_dir, job.inputs, progress)
         if tries and not outcome.ok:
             outcome.error = f"{outcome.error} (after {tries + 1} tries)"
         return outcome
 
-    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+    def run(
+        self, jobs: list[Job], on_progress: ProgressHook | None = None
+    ) -> Iterator[tuple[Job, JobOutcome]]:
         """Run ``jobs`` concurrently and yield each outcome as it finishes."""
         futures: dict[Future[JobOutcome], Job] = {
-            self._pool.submit(self._run_one, job): job for job in jobs
+            self._pool.submit(self._run_one, job, on_progress): job for job in jobs
         }
         try:
             for future in as_completed(futures):
@@ -111,3 +128,27 @@ class LocalExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
         if kill:
             terminate_all()
+
+
+def make_executor(config: SynthConfig, cache_root: Path | None = None) -> Executor:
+    """The executor a run's config asks for, behind the result cache unless it is off.
+
+    Args:
+        config: ``executor``, ``workers``, ``ray_address``, ``cache`` and ``cache_dir``.
+        cache_root: Cache folder when ``config.cache_dir`` is unset (default
+            ``<out>/.cache``).
+    """
+    inner: Executor
+    if config.executor == "ray":
+        from rewardsmith.train.ray_executor import RayExecutor
+
+        inner = RayExecutor(workers=config.workers, address=config.ray_address)
+    else:
+        inner = LocalExecutor(config.workers)
+    if not config.cache:
+        return inner
+    from rewardsmith.train.result_cache import CachingExecutor, ResultCache
+
+    default = cache_root or Path(config.out) / ".cache"
+    root = Path(config.cache_dir) if config.cache_dir else default
+    return CachingExecutor(inner, ResultCache(root / "results"))

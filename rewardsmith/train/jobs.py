@@ -12,6 +12,8 @@ import logging
 import shutil
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,27 @@ from typing import Any
 from rewardsmith.sandbox.runner import Limits, run_sandboxed
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between two looks at a running worker's ``progress.json``.
+PROGRESS_POLL_SECONDS = 0.5
+#: Receives a running job's latest ``progress.json`` (e.g. ``{"steps": 4096, "fitness": 3.1}``).
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def _watch_progress(workdir: Path, report: ProgressFn, stop: threading.Event) -> None:
+    """Hand each new ``progress.json`` the worker writes to ``report`` until ``stop``."""
+    path = workdir / "progress.json"
+    last = ""
+    while not stop.wait(PROGRESS_POLL_SECONDS):
+        try:
+            text = path.read_text()
+            if text != last:
+                last = text
+                report(json.loads(text))
+        except (OSError, ValueError):
+            continue  # not written yet, or replaced while being read
+        except Exception:  # a display callback must never break a training
+            logger.exception("progress callback failed")
 
 
 @dataclass
@@ -45,6 +68,7 @@ def run_job(
     limits: Limits,
     keep_dir: Path | None = None,
     inputs: dict[str, Path] | None = None,
+    progress: ProgressFn | None = None,
 ) -> JobOutcome:
     """Run ``job`` in a fresh sandboxed worker process and collect its outputs.
 
@@ -54,15 +78,25 @@ def run_job(
         keep_dir: Where the job's output files are moved (``None``: discarded).
         inputs: Files copied into the worker's folder first, ``name -> source path``;
             the job refers to them by ``name``.
+        progress: Called from a helper thread with each new ``progress.json`` the
+            worker writes while it runs.
     """
     workdir = Path(tempfile.mkdtemp(prefix="rewardsmith-job-"))
     try:
         for name, src in (inputs or {}).items():
             shutil.copyfile(src, workdir / name)
         (workdir / "job.json").write_text(json.dumps(job))
-        proc = run_sandboxed(
-            [sys.executable, "-m", "rewardsmith.train.worker", "job.json"], workdir, limits
-        )
+        stop = threading.Event()
+        if progress is not None:
+            threading.Thread(
+                target=_watch_progress, args=(workdir, progress, stop), daemon=True
+            ).start()
+        try:
+            proc = run_sandboxed(
+                [sys.executable, "-m", "rewardsmith.train.worker", "job.json"], workdir, limits
+            )
+        finally:
+            stop.set()
         result_path = workdir / "result.json"
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
         files: list[Path] = []

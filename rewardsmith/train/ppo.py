@@ -2,7 +2,13 @@
 
 Job keys: ``task``, ``fitness``, ``budget`` (preset name or env steps), ``seed``,
 ``reward`` (``{"mode": "candidate", "source": ...}``, ``{"mode": "native"}`` or
-``{"mode": "sparse"}``), optionally ``save_policy`` (default true).
+``{"mode": "sparse"}``), optionally ``save_policy`` (default true), ``steps`` (train
+until this many env steps instead of the whole budget: a rung of successive halving),
+``resume`` (continue the ``policy.zip``, ``vecnormalize.pkl``, ``metrics.csv`` and
+``rollouts.csv`` given as input files rather than start from scratch) and
+``stop_at_fitness`` (end training at the first checkpoint whose fitness reaches it).
+Checkpoints sit at the same env steps whether a policy trains in one go or in rungs,
+plus one at the end of each rung, so traces of both protocols line up.
 Writes ``metrics.csv`` (one row per checkpoint), ``policy.zip`` (and ``vecnormalize.pkl``)
 and ``progress.json`` while it runs; returns the traces for the parent.
 """
@@ -61,6 +67,9 @@ class _Checkpoints:
         seed: int,
         train_env: Any,
         mode: str,
+        start: int = 0,
+        target: int | None = None,
+        stop_at: float | None = None,
     ) -> None:
         self.spec = spec
         self.measure = spec.get_fitness(fitness)
@@ -81,7 +90,11 @@ class _Checkpoints:
             training=False,
         )
         every = max(1, preset.total_timesteps // max(1, preset.checkpoints))
+        self.target = preset.total_timesteps if target is None else target
         self.at = [every * (k + 1) for k in range(preset.checkpoints)]
+        self.at = [a for a in self.at if start < a < self.target] + [self.target]
+        self.stop_at = stop_at
+        self.reached = False
         self.rows: list[dict[str, float]] = []
         self.rollout_rows: list[dict[str, float]] = []
         self._pending: list[dict[str, float]] = []
@@ -132,7 +145,12 @@ class _Checkpoints:
         if self.reward_wrapper is not None:
             row.update(self._component_means())
         self.rows.append(row)
-        _write_json_atomic(Path("progress.json"), {"steps": steps, "fitness": row["fitness"]})
+        if self.stop_at is not None and row["fitness"] >= self.stop_at:
+            self.reached = True
+        _write_json_atomic(
+            Path("progress.json"),
+            {"steps": steps, "fitness": row["fitness"], "target": self.target},
+        )
         logger.info("steps %d: fitness %.3f", steps, row["fitness"])
 
 
@@ -140,6 +158,24 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data))
     tmp.replace(path)
+
+
+def _read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of an earlier rung's CSV (empty when there is none)."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+
+
+def _restore_normalisation(env: Any, path: Path) -> None:
+    """Carry an earlier rung's ``VecNormalize`` statistics into this rung's env."""
+    import pickle
+
+    with path.open("rb") as fh:
+        saved = pickle.load(fh)  # written by this worker's own previous rung
+    env.obs_rms = saved.obs_rms
+    env.ret_rms = saved.ret_rms
 
 
 def _write_metrics(rows: list[dict[str, float]], path: Path) -> None:
@@ -175,13 +211,32 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
         params = tuple(reward_parameters(reward["source"]))
 
     gamma = float(preset.ppo.get("gamma", 0.99))
+    resume = bool(job.get("resume")) and Path("policy.zip").exists()
+    target = int(job.get("steps") or preset.total_timesteps)
+    stop_at = job.get("stop_at_fitness")
+    prior_rows = _read_metrics(Path("metrics.csv")) if resume else []
+    prior_rollouts = _read_metrics(Path("rollouts.csv")) if resume else []
+    start = int(prior_rows[-1]["steps"]) if prior_rows else 0
+    # A continued rung sees fresh episodes: its env seed moves on with the steps done.
+    env_seed = seed + start
     env = make_vec_env(
-        spec, fitness, preset.n_envs, seed, mode, reward_fn, params, preset.normalize, gamma=gamma
+        spec, fitness, preset.n_envs, env_seed, mode, reward_fn, params, preset.normalize, gamma
     )
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **build_ppo_kwargs(preset))
+    if resume:
+        model = PPO.load("policy.zip", env=env, device="cpu")
+        model.set_random_seed(env_seed)
+        if preset.normalize and Path("vecnormalize.pkl").exists():
+            _restore_normalisation(env, Path("vecnormalize.pkl"))
+        start = int(model.num_timesteps)
+    else:
+        model = PPO(
+            "MlpPolicy", env, seed=seed, device="cpu", verbose=0, **build_ppo_kwargs(preset)
+        )
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
-    checkpoints = _Checkpoints(spec, fitness, preset, seed, env, mode)
+    checkpoints = _Checkpoints(
+        spec, fitness, preset, seed, env, mode, start=start, target=target, stop_at=stop_at
+    )
 
     class _Hook(BaseCallback):
         def _on_rollout_end(self) -> None:
@@ -190,16 +245,23 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
         def _on_step(self) -> bool:
             if checkpoints.due(self.num_timesteps):
                 checkpoints.run(self.model, self.num_timesteps)
-            return True
+            return not checkpoints.reached
 
-    model.learn(total_timesteps=preset.total_timesteps, callback=_Hook())
-    if len(checkpoints.rows) < len(checkpoints.at):
+    if target > start:
+        model.learn(
+            total_timesteps=target - start, callback=_Hook(), reset_num_timesteps=not resume
+        )
+    if not checkpoints.rows or (
+        not checkpoints.reached and len(checkpoints.rows) < len(checkpoints.at)
+    ):
         checkpoints.run(model, model.num_timesteps)
 
     files = ["metrics.csv"]
-    _write_metrics(checkpoints.rows, Path("metrics.csv"))
-    if checkpoints.rollout_rows:
-        _write_metrics(checkpoints.rollout_rows, Path("rollouts.csv"))
+    rows = prior_rows + checkpoints.rows
+    _write_metrics(rows, Path("metrics.csv"))
+    rollout_rows = prior_rollouts + checkpoints.rollout_rows
+    if rollout_rows:
+        _write_metrics(rollout_rows, Path("rollouts.csv"))
         files.append("rollouts.csv")
     if job.get("save_policy", True):
         model.save("policy.zip")
@@ -209,7 +271,6 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
             files.append("vecnormalize.pkl")
     final = checkpoints.last_eval
     assert final is not None
-    rows = checkpoints.rows
     components = sorted({k for r in rows for k in r if k.startswith("component/")})
     wrapper = find_reward_wrapper(env)
     return {
@@ -227,6 +288,8 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
         "ended_by": dict(final.ended_by),
         "field_ranges": final.field_ranges,
         "steps": int(model.num_timesteps),
+        "resumed_from_steps": start if resume else 0,
+        "reached_fitness": checkpoints.reached,
         "reward_seconds": wrapper.reward_seconds if wrapper else 0.0,
         "env_seconds": wrapper.env_seconds if wrapper else 0.0,
         "pid": os.getpid(),

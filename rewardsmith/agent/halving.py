@@ -1,0 +1,44 @@
+"""Successive halving: how much budget each rung gets and who goes on.
+
+All candidates of an iteration train for the first rung's share of the budget; the best
+``1/eta`` continue from their checkpoint to the next rung, and so on, until the
+survivors have trained for the whole budget. With ``n`` candidates and ``eta = 2`` the
+iteration costs about ``(1 + log2(n) / 2)`` full trainings instead of ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def plan_rungs(total_steps: int, candidates: int, eta: int, rollout: int) -> list[int]:
+    """Env-step targets of the rungs, ending at ``total_steps``.
+
+    Args:
+        total_steps: The full training budget of one candidate.
+        candidates: How many candidates start at the first rung.
+        eta: Reduction factor (the best ``1/eta`` go on).
+        rollout: Env steps of one PPO rollout; a rung shorter than two rollouts teaches
+            too little to rank by, so such rungs are dropped.
+
+    Returns:
+        Increasing step targets; a single ``[total_steps]`` when halving cannot help.
+    """
+    if candidates <= 1 or eta < 2:
+        return [total_steps]
+    halvings = math.ceil(math.log(candidates, eta) - 1e-9)
+    rungs: list[int] = []
+    for k in range(halvings, 0, -1):
+        steps = total_steps // eta**k
+        steps = math.ceil(steps / rollout) * rollout  # PPO learns whole rollouts
+        if steps >= 2 * rollout and steps < total_steps and (not rungs or steps > rungs[-1]):
+            rungs.append(steps)
+    return [*rungs, total_steps]
+
+
+def survivors(fitness: Sequence[float], eta: int) -> list[int]:
+    """Indices of the best ``ceil(n / eta)`` (ties: the earlier), in their original order."""
+    keep = max(1, math.ceil(len(fitness) / eta))
+    order = sorted(range(len(fitness)), key=lambda i: (-fitness[i], i))
+    return sorted(order[:keep])

@@ -1,0 +1,265 @@
+"""Run worker jobs as Ray tasks: an embedded local Ray by default, or a cluster.
+
+Each job (a training, a final-evaluation seed, a video) is one Ray task asking for one
+CPU; the task runs the same sandboxed worker process as :class:`LocalExecutor` and sends
+the job's output files back as bytes, so it works the same on a remote node, whose disk
+the driver cannot see. Progress (``progress.json`` of the running worker) travels back
+through a Ray queue.
+
+The embedded Ray is started lazily on the first job (so a resumed run with nothing left
+to train never starts it), without a dashboard or token auth, with its session files in
+a private temp folder that :meth:`RayExecutor.close` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.train.executor import Job, ProgressHook, default_workers
+from rewardsmith.train.jobs import JobOutcome, run_job
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the driver waits for a finished task before it looks at progress again.
+WAIT_SECONDS = 0.5
+
+
+def _ray_job(
+    spec: dict[str, Any],
+    limits: Limits,
+    inputs: dict[str, bytes],
+    token: str,
+    queue: Any,
+) -> dict[str, Any]:
+    """Body of the Ray task: one sandboxed worker job, files in and out as bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="rewardsmith-ray-"))
+    try:
+        paths: dict[str, Path] = {}
+        for name, blob in inputs.items():
+            paths[name] = folder / "in" / name
+            paths[name].parent.mkdir(exist_ok=True)
+            paths[name].write_bytes(blob)
+
+        def progress(data: dict[str, Any]) -> None:
+            with contextlib.suppress(Exception):  # progress is a nicety; never fail on it
+                queue.put_nowait((token, data))
+
+        keep = folder / "out"
+        outcome = run_job(spec, limits, keep, paths, progress if queue is not None else None)
+        return {
+            "ok": outcome.ok,
+            "result": outcome.result,
+            "error": outcome.error,
+            "stderr_tail": outcome.stderr_tail,
+            "files": {p.name: p.read_bytes() for p in outcome.files},
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _describe_ray_error(exc: BaseException) -> str:
+    """One readable line for a Ray-level failure (the task's process died or was killed)."""
+    name = type(exc).__name__
+    text = " ".join(str(exc).split())
+    if "OutOfMemory" in name:
+        return f"the Ray worker was killed for using too much memory ({name})"
+    if "WorkerCrashed" in name or "died" in text.lower():
+        return f"the Ray worker running this job died ({name}): {text[:200]}"
+    if "Cancelled" in name:
+        return "the job was cancelled"
+    return f"{name}: {text[:300]}"
+
+
+class RayExecutor:
+    """Run jobs as Ray tasks with ``num_cpus=1`` each.
+
+    Args:
+        workers: Most jobs at once (default: one per core of the embedded Ray, or no cap
+            beyond the cluster's own CPUs when joining one).
+        address: A Ray cluster to join (``ray://...`` or ``host:port``); ``None`` reads
+            ``RAY_ADDRESS`` and otherwise starts an embedded local Ray.
+        retries: How often a job whose worker died without a result runs again.
+    """
+
+    def __init__(
+        self, workers: int | None = None, address: str | None = None, retries: int = 1
+    ) -> None:
+        self.workers = workers
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.retries = retries
+        self._lock = threading.Lock()
+        self._started = False
+        self._owns_ray = False
+        self._temp_dir: Path | None = None
+        self._closed = False
+        self._inflight: dict[Any, Job] = {}
+        self._watchers: dict[str, tuple[Job, ProgressHook]] = {}
+        self._slots: threading.BoundedSemaphore | None = None
+        self._remote: Any = None
+        self._queue: Any = None
+
+    # Start-up and shut-down ---------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            import ray
+            from ray.util.queue import Queue
+
+            if ray.is_initialized():
+                logger.info("using the Ray session already running in this process")
+            elif self.address:
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
+                self._owns_ray = True
+                if self.workers:
+                    self._slots = threading.BoundedSemaphore(self.workers)
+            else:
+                # Token auth protects a shared cluster; an embedded one listens only here.
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+                self._temp_dir = Path(tempfile.mkdtemp(prefix="rs-ray-"))
+                ray.init(
+                    num_cpus=self.workers or default_workers(),
+                    include_dashboard=False,
+                    _temp_dir=str(self._temp_dir),
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
+                self._owns_ray = True
+            self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_job)
+            self._queue = Queue(actor_options={"num_cpus": 0})
+            self._started = True
+
+    def close(self, kill: bool = False) -> None:
+        """Stop; with ``kill``, cancel running tasks (their workers die with them)."""
+        with self._lock:
+            self._closed = True
+            if not self._started:
+                return
+            import ray
+
+            if kill:
+                for ref in list(self._inflight):
+                    with contextlib.suppress(Exception):
+                        ray.cancel(ref, force=True)
+            self._inflight.clear()
+            if self._owns_ray:
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+            self._started = False
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
+                self._temp_dir = None
+
+    # Running ------------------------------------------------------------------------------
+    def _submit(self, job: Job, on_progress: ProgressHook | None) -> tuple[Any, str]:
+        if self._slots is not None:
+            self._slots.acquire()
+        token = uuid.uuid4().hex
+        if on_progress is not None:
+            self._watchers[token] = (job, on_progress)
+        inputs = {name: Path(path).read_bytes() for name, path in job.inputs.items()}
+        options: dict[str, Any] = {"name": job.key}
+        if job.spec.get("num_gpus"):
+            options["num_gpus"] = job.spec["num_gpus"]
+        ref = self._remote.options(**options).remote(
+            job.spec, job.limits, inputs, token, self._queue if on_progress else None
+        )
+        with self._lock:
+            self._inflight[ref] = job
+        return ref, token
+
+    def _release(self, ref: Any, token: str) -> None:
+        with self._lock:
+            self._inflight.pop(ref, None)
+        self._watchers.pop(token, None)
+        if self._slots is not None:
+            self._slots.release()
+
+    def _drain_progress(self) -> None:
+        try:
+            size = self._queue.qsize()
+            items = self._queue.get_nowait_batch(size) if size else []
+        except Exception:  # the queue is gone while shutting down
+            return
+        for token, data in items:
+            watcher = self._watchers.get(token)
+            if watcher is not None:
+                job, hook = watcher
+                with contextlib.suppress(Exception):
+                    hook(job, data)
+
+    def _collect(self, ref: Any, job: Job) -> JobOutcome:
+        import ray
+
+        try:
+            data = ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            return JobOutcome(False, {}, f"{type(cause).__name__}: {cause}"[:400])
+        except ray.exceptions.RayError as exc:
+            return JobOutcome(False, {}, _describe_ray_error(exc))
+        files: list[Path] = []
+        if job.keep_dir is not None and data["files"]:
+            job.keep_dir.mkdir(parents=True, exist_ok=True)
+            for name, blob in data["files"].items():
+                target = job.keep_dir / name
+                tmp = target.with_name(f".{name}.tmp")
+                tmp.write_bytes(blob)
+                tmp.replace(target)
+                files.append(target)
+        return JobOutcome(data["ok"], data["result"], data["error"], files, data["stderr_tail"])
+
+    def run(
+        self, jobs: list[Job], on_progress: ProgressHook | None = None
+    ) -> Iterator[tuple[Job, JobOutcome]]:
+        """Submit ``jobs`` and yield each outcome as its task finishes."""
+        if not jobs:
+            return
+        if self._closed:
+            raise RuntimeError("this executor is closed")
+        self._start()
+        import ray
+
+        waiting = list(jobs)
+        tries: dict[int, int] = {}
+        pending: dict[Any, tuple[Job, str]] = {}
+        try:
+            while waiting or pending:
+                while waiting and (self._slots is None or len(pending) < (self.workers or 1)):
+                    job = waiting.pop(0)
+                    ref, token = self._submit(job, on_progress)
+                    pending[ref] = (job, token)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
+                if on_progress is not None:
+                    self._drain_progress()
+                for ref in ready:
+                    job, token = pending.pop(ref)
+                    self._release(ref, token)
+                    outcome = self._collect(ref, job)
+                    count = tries.get(id(job), 0)
+                    # Died without a word (signal, OOM, lost node): perhaps a passing fault.
+                    died = not outcome.ok and not outcome.result
+                    if died and count < self.retries and not self._closed:
+                        tries[id(job)] = count + 1
+                        logger.warning("job %s died (%s); retrying", job.key, outcome.error)
+                        waiting.append(job)
+                        continue
+                    if count and not outcome.ok:
+                        outcome.error = f"{outcome.error} (after {count + 1} tries)"
+                    yield job, outcome
+        finally:
+            for ref, (_, token) in pending.items():
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+                self._release(ref, token)
