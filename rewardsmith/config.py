@@ -62,6 +62,8 @@ class SynthConfig:
             videos on a local page) or ``both`` (fitness shown, the person may override).
         videos: Record a video of every trained candidate's policy (default: on when
             feedback involves a human).
+        device: Where PPO trains: ``cpu`` (default; fastest for these small MLPs) or
+            ``cuda`` (each training then asks Ray for a quarter of a GPU).
     """
 
     env: str = ""
@@ -92,6 +94,7 @@ class SynthConfig:
     cache_dir: str | None = None
     feedback: str = "auto"
     videos: bool | None = None
+    device: str = "cpu"
 
     @property
     def n_samples(self) -> int:
@@ -165,6 +168,7 @@ class SynthConfig:
         _check_choice("--search", self.search, ("halving", "full"))
         _check_choice("--feedback", self.feedback, ("auto", "human", "both"))
         _check_range("--eta", self.eta, 2, 8)
+        _check_choice("--device", self.device, ("cpu", "cuda"))
         if self.ray_address and self.executor != "ray":
             raise UserError("--ray-address needs --executor ray; drop one of them")
         if self.llm_critic and not self.model:

@@ -16,6 +16,7 @@ up exactly where an interruption left it:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from rewardsmith.train.jobs import JobOutcome
 
 logger = logging.getLogger(__name__)
 
+#: Share of a GPU one training asks Ray for when PPO runs on ``cuda``.
+GPU_SHARE = 0.25
 #: Files a rung hands to the next one.
 CHECKPOINT_FILES = ("policy.zip", "vecnormalize.pkl", "metrics.csv", "rollouts.csv")
 
@@ -124,11 +127,19 @@ class TrainingPhase:
         }
         if self.config.first_success:
             spec["stop_at_fitness"] = self.measure.success_threshold
+        if self.config.device != "cpu":
+            # Small MLPs use a GPU lightly: four trainings share one.
+            spec["device"] = self.config.device
+            spec["num_gpus"] = GPU_SHARE
         inputs: dict[str, Path] = {}
         if rung > 0:
             inputs = {n: folder / n for n in CHECKPOINT_FILES if (folder / n).exists()}
         key = f"iter_{index:02d}/cand_{entry.slot:02d}"
-        return Job(key, spec, self.limits, folder, inputs)
+        limits = self.limits
+        if self.config.device != "cpu":
+            # CUDA maps tens of GB of virtual memory at start-up: RLIMIT_AS would kill it.
+            limits = dataclasses.replace(limits, address_space_mb=None)
+        return Job(key, spec, limits, folder, inputs)
 
     def _progress(self, job: Job, data: dict[str, Any]) -> None:
         hook = getattr(self.callbacks, "on_training_progress", None)

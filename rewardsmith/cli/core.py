@@ -290,13 +290,14 @@ def synthesize(
     cache_dir: str = typer.Option(None, "--cache-dir", help="Result cache (<out>/.cache)."),
     feedback: str = typer.Option(None, "--feedback", help="auto | human | both."),
     videos: bool = typer.Option(None, "--videos/--no-videos", help="Record policy videos."),
+    device: str = typer.Option(None, "--device", help="cpu (default) | cuda for PPO."),
     config_file: Path = typer.Option(None, "--config", help="TOML file with these options."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details."),
 ) -> None:
     """Search for reward code that makes PPO learn the described behaviour."""
     from rewardsmith import __version__
     from rewardsmith.config import load_config
-    from rewardsmith.envs.registry import get_task
+    from rewardsmith.envs.registry import resolve_task
     from rewardsmith.store import RunStore
 
     _setup_logging(verbose)
@@ -331,11 +332,12 @@ def synthesize(
                 "cache_dir": cache_dir,
                 "feedback": feedback,
                 "videos": videos,
+                "device": device,
             },
             config_file,
         )
         config.validate()
-        spec = get_task(config.env)
+        spec = resolve_task(config.env, config.task_file)
         try:
             spec.get_fitness(config.fitness)
         except KeyError as exc:
@@ -346,7 +348,7 @@ def synthesize(
             # litellm prints a provider list to stdout on an unknown model; the error says it.
             with contextlib.redirect_stdout(io.StringIO()):
                 check_model(config.model, config.api_base)
-        store = RunStore.create(Path(config.out), _make_run_id(config.env))
+        store = RunStore.create(Path(config.out), _make_run_id(config.env or spec.id))
     except UserError as exc:
         _fail(str(exc))
     store.write_run(

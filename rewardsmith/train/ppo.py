@@ -6,7 +6,8 @@ Job keys: ``task``, ``fitness``, ``budget`` (preset name or env steps), ``seed``
 until this many env steps instead of the whole budget: a rung of successive halving),
 ``resume`` (continue the ``policy.zip``, ``vecnormalize.pkl``, ``metrics.csv`` and
 ``rollouts.csv`` given as input files rather than start from scratch) and
-``stop_at_fitness`` (end training at the first checkpoint whose fitness reaches it).
+``stop_at_fitness`` (end training at the first checkpoint whose fitness reaches it) and
+``device`` (``cpu`` or ``cuda``).
 Checkpoints sit at the same env steps whether a policy trains in one go or in rungs,
 plus one at the end of each rung, so traces of both protocols line up.
 Writes ``metrics.csv`` (one row per checkpoint), ``policy.zip`` (and ``vecnormalize.pkl``)
@@ -212,6 +213,7 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
 
     gamma = float(preset.ppo.get("gamma", 0.99))
     resume = bool(job.get("resume")) and Path("policy.zip").exists()
+    device = str(job.get("device", "cpu"))
     target = int(job.get("steps") or preset.total_timesteps)
     stop_at = job.get("stop_at_fitness")
     prior_rows = _read_metrics(Path("metrics.csv")) if resume else []
@@ -223,14 +225,14 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
         spec, fitness, preset.n_envs, env_seed, mode, reward_fn, params, preset.normalize, gamma
     )
     if resume:
-        model = PPO.load("policy.zip", env=env, device="cpu")
+        model = PPO.load("policy.zip", env=env, device=device)
         model.set_random_seed(env_seed)
         if preset.normalize and Path("vecnormalize.pkl").exists():
             _restore_normalisation(env, Path("vecnormalize.pkl"))
         start = int(model.num_timesteps)
     else:
         model = PPO(
-            "MlpPolicy", env, seed=seed, device="cpu", verbose=0, **build_ppo_kwargs(preset)
+            "MlpPolicy", env, seed=seed, device=device, verbose=0, **build_ppo_kwargs(preset)
         )
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
