@@ -20,6 +20,7 @@ import numpy as np
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
 from rewardsmith.agent.designer import DesignBatch, DesignContext
+from rewardsmith.agent.feedback import preference_order, rejected_by_people
 from rewardsmith.agent.intent import Intent, intent_for
 from rewardsmith.agent.terms import (
     Slot,
@@ -379,7 +380,14 @@ def _scored(history: list[IterationRecord]) -> list[tuple[CandidateResult, list[
             genome = _genome_of(result.candidate)
             if result.status == "ok" and result.fitness is not None and genome:
                 found.append((result, genome))
-    found.sort(key=lambda item: -float(item[0].fitness))
+    # A person's ranking, when there is one, is the selection signal: what they preferred
+    # breeds first and what they called unacceptable not at all; fitness orders the rest.
+    rejected = rejected_by_people(history)
+    found = [item for item in found if item[0].candidate.id not in rejected]
+    places = preference_order(history)
+    found.sort(
+        key=lambda item: (places.get(item[0].candidate.id, len(places)), -float(item[0].fitness))
+    )
     return found
 
 

@@ -5,6 +5,12 @@ command group lives in its own module here and registers itself on that app when
 imported below. Heavy libraries are imported inside commands, so ``--help`` stays instant.
 """
 
+from rewardsmith.cli import (  # noqa: F401  (register their commands)
+    campaign,
+    export,
+    rank,
+    report,
+)
 from rewardsmith.cli.core import app, main
 
 __all__ = ["app", "main"]
