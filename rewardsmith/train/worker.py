@@ -17,6 +17,11 @@ from typing import Any
 
 def _dispatch(job: dict[str, Any]) -> dict[str, Any]:
     kind = job.get("kind")
+    if job.get("task_file"):
+        # A task-file task exists only where its file was read: rebuild it here first.
+        from rewardsmith.envs.registry import register_from_job
+
+        register_from_job(job)
     if kind == "probe":
         from rewardsmith.train.probe import run_probe
 
@@ -27,8 +32,13 @@ def _dispatch(job: dict[str, Any]) -> dict[str, Any]:
         return run_check(job)
     if kind == "train":
         from rewardsmith.train.ppo import run_training
+        from rewardsmith.train.tensorboard import add_event_files
 
-        return run_training(job)
+        return add_event_files(run_training(job))
+    if kind == "render":
+        from rewardsmith.train.video import run_render
+
+        return run_render(job)
     return {"error": f"unknown job kind {kind!r}"}
 
 

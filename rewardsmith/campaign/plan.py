@@ -1,0 +1,131 @@
+"""A campaign's dry run: the grid and an estimate of its env steps and model calls.
+
+Env steps count the search (every candidate's training, successive halving included) and
+the final evaluation (the best reward on each evaluation seed, plus the native and sparse
+baselines, which are cached and so counted once per task, fitness, budget and seed).
+Model calls count one proposal request per iteration (a lower bound: rejected candidates
+may need repair requests) and, with ``llm_critic``, one review per candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from rewardsmith.campaign.spec import CampaignSpec, Cell
+from rewardsmith.config import SynthConfig
+from rewardsmith.seeding import derive_seeds
+
+PROPOSAL_ROUNDS = 3  # the loop's most proposal requests per iteration
+FINAL_EVAL_SEED_PATH = 10_000  # the loop's seed path of the final evaluation
+
+
+@dataclass
+class CellEstimate:
+    """What one cell is expected to cost.
+
+    Args:
+        cell: The cell.
+        search_steps: Env steps of the candidates' trainings.
+        final_steps: Env steps of the best reward's final evaluation.
+        llm_calls: Expected model requests (0 offline).
+        llm_calls_max: Most model requests (every candidate rejected and repaired).
+        estimated: ``False`` when the task's budget could not be read (a task file that
+            cannot be loaded here); its steps are then 0.
+    """
+
+    cell: Cell
+    search_steps: int
+    final_steps: int
+    llm_calls: int
+    llm_calls_max: int
+    estimated: bool = True
+
+
+@dataclass
+class CampaignEstimate:
+    """The whole campaign's estimate."""
+
+    cells: list[CellEstimate]
+    baseline_steps: int
+
+    @property
+    def env_steps(self) -> int:
+        """All env steps: search, final evaluations and (deduplicated) baselines."""
+        own = sum(c.search_steps + c.final_steps for c in self.cells)
+        return own + self.baseline_steps
+
+    @property
+    def llm_calls(self) -> int:
+        """Expected model requests."""
+        return sum(c.llm_calls for c in self.cells)
+
+    @property
+    def llm_calls_max(self) -> int:
+        """Most model requests."""
+        return sum(c.llm_calls_max for c in self.cells)
+
+
+def _task_preset(config: SynthConfig) -> tuple[Any, str] | None:
+    """``(spec, fitness name)`` of the cell's task, or ``None`` when it cannot be loaded."""
+    try:
+        from rewardsmith.envs.registry import resolve_task
+
+        spec = resolve_task(config.env, config.task_file)
+        return spec, spec.get_fitness(config.fitness).name
+    except Exception:  # an estimate is advice: a task that will not load here is shown as such
+        return None
+
+
+def search_steps(total: int, samples: int, config: SynthConfig, rollout: int) -> int:
+    """Env steps one iteration's search trains, for ``samples`` candidates."""
+    if config.search != "halving" or samples <= 1:
+        return total * samples
+    try:
+        from rewardsmith.agent.halving import plan_rungs
+
+        rungs = plan_rungs(total, samples, config.eta, rollout)
+    except Exception:  # halving's planner changed or is absent: assume the full search
+        return total * samples
+    steps, previous, alive = 0, 0, samples
+    for rung in rungs:
+        steps += alive * (rung - previous)
+        previous, alive = rung, max(1, math.ceil(alive / config.eta))
+    return steps
+
+
+def estimate(spec: CampaignSpec) -> CampaignEstimate:
+    """Estimate every cell of ``spec`` and the shared baselines."""
+    cells: list[CellEstimate] = []
+    baselines: dict[tuple[str, str, str, int, str], int] = {}
+    for cell in spec.cells:
+        config = cell.config
+        samples = config.n_samples
+        if config.model:
+            calls = config.iterations * (1 + (samples if config.llm_critic else 0))
+            worst = config.iterations * (
+                PROPOSAL_ROUNDS
+                + samples * config.max_revisions
+                + (samples * (1 + config.max_revisions) if config.llm_critic else 0)
+            )
+        else:
+            calls = worst = 0
+        found = _task_preset(config)
+        if found is None:
+            cells.append(CellEstimate(cell, 0, 0, calls, worst, estimated=False))
+            continue
+        task, fitness = found
+        preset = task.preset(config.budget_value)
+        total = preset.total_timesteps
+        rollout = preset.n_envs * int(preset.ppo.get("n_steps", 2048))
+        per_iteration = search_steps(total, samples, config, rollout)
+        seeds = derive_seeds(config.seed, config.eval_seeds, FINAL_EVAL_SEED_PATH)
+        modes = ("native", "sparse") if task.native_reward else ("sparse",)
+        for mode in modes:
+            for seed in seeds:
+                baselines[(task.id, fitness, config.budget, seed, mode)] = total
+        cells.append(
+            CellEstimate(cell, config.iterations * per_iteration, total * len(seeds), calls, worst)
+        )
+    return CampaignEstimate(cells, sum(baselines.values()))

@@ -1,0 +1,257 @@
+"""Write a run's best reward as a standalone module that needs only numpy and gymnasium.
+
+The module holds the reward code as it was trained, the task's field extractor (see
+:mod:`rewardsmith.export.extractor`), a ``gymnasium.Wrapper`` that applies the reward to
+one env, and helpers that wrap an SB3 ``VecEnv`` so the reward runs once per vector step,
+as it did in training. Its docstring says which run it came from and what fitness it
+reached.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pprint
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rewardsmith.export.extractor import ExportError, extractor_source
+from rewardsmith.export.template import RUNTIME
+
+#: Names the exported module defines itself; the reward code must not reuse them.
+_OWN_NAMES = frozenset(
+    {
+        "ENV_ID",
+        "ENV_KWARGS",
+        "FITNESS",
+        "TRAINING",
+        "REWARD_PARAMETERS",
+        "FIELD_NAMES",
+        "extract_fields",
+        "reward_batch",
+        "SynthesizedReward",
+        "wrap_vec_env",
+        "make_sb3_vec_env",
+        "fl",
+        "gym",
+        "np",
+        "math",
+        "types",
+    }
+)
+
+
+def _top_level_names(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _reward_parameters(source: str) -> list[str]:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "compute_reward":
+            return [a.arg for a in node.args.args]
+    raise ExportError("the best reward defines no compute_reward")
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+@dataclass
+class ExportInfo:
+    """What :func:`export_run` wrote.
+
+    Args:
+        path: The module file.
+        task: Task id.
+        candidate: Id of the exported reward.
+        fitness: Fitness the run reports for it (final evaluation mean, else search).
+        fitness_std: Its spread over evaluation seeds (``None`` without a final evaluation).
+        measure: Name of the fitness measure.
+    """
+
+    path: Path
+    task: str
+    candidate: str
+    fitness: float | None
+    fitness_std: float | None
+    measure: str
+
+
+def _read(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ExportError(f"{str(path)!r} is missing; {what}") from None
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{str(path)!r} cannot be read ({exc}); {what}") from None
+
+
+def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec: Any) -> str:
+    search = report.get("search", {})
+    best = report.get("best") or {}
+    config = run.get("config", {})
+    designer = config.get("model") or "the offline designer"
+    lines = [
+        f"Reward for {spec.id}"
+        + ("" if spec.id == spec.env_id else f" ({spec.env_id})")
+        + ", synthesised by rewardsmith.",
+        "",
+        f"Behaviour: {report.get('description') or run.get('description', '')}",
+        f"Source run: {run_dir.resolve()} (designed by {designer}); candidate "
+        f"{search.get('candidate')} from iteration {search.get('iteration')}.",
+        f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by rewardsmith "
+        f"{run.get('versions', {}).get('rewardsmith', '?')}.",
+        "",
+        f"Fitness ({report.get('fitness', '?')}: {report.get('fitness_meaning', '')})",
+    ]
+    if best.get("mean") is not None:
+        seeds = len(best.get("per_seed", []))
+        lines.append(
+            f"  this reward: {_fmt(best['mean'])} +- {_fmt(best.get('std'))} over {seeds} "
+            f"seed(s) of PPO with budget {report.get('budget')}, success rate "
+            f"{_fmt(best.get('success_rate'))}"
+        )
+        for name in ("native", "sparse"):
+            base = report.get(name) or {}
+            if base.get("mean") is not None:
+                lines.append(f"  {name} baseline: {_fmt(base['mean'])} +- {_fmt(base.get('std'))}")
+        lines.append(f"  human-normalised score: {_fmt(report.get('hns'))}")
+    lines.append(f"  during the search: {_fmt(search.get('fitness'))}")
+    lines += [
+        "",
+        "Depends only on numpy and gymnasium (stable-baselines3 for the VecEnv helpers).",
+        "",
+        "Usage::",
+        "",
+        "    import gymnasium as gym",
+        "    from this_module import ENV_ID, ENV_KWARGS, SynthesizedReward",
+        "",
+        "    env = SynthesizedReward(gym.make(ENV_ID, **ENV_KWARGS))",
+        "",
+        "    # stable-baselines3, the reward computed once per vector step as in training:",
+        "    from stable_baselines3 import PPO",
+        "    from this_module import TRAINING, make_sb3_vec_env",
+        "",
+        "    model = PPO('MlpPolicy', make_sb3_vec_env(seed=0), **TRAINING['ppo'])",
+        "    model.learn(TRAINING['total_timesteps'])",
+    ]
+    return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
+
+
+def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
+    """The exported module's source for the run in ``run_dir``, and what it holds.
+
+    Raises:
+        ExportError: Not a finished run, no best reward, or a non-portable extractor.
+    """
+    from rewardsmith.envs.registry import resolve_task
+
+    run = _read(run_dir / "run.json", "pass a run folder made by `rewardsmith synthesize`")
+    report = _read(
+        run_dir / "best" / "report.json",
+        "the run has no best reward yet: finish it with `rewardsmith resume`",
+    )
+    reward_path = run_dir / "best" / "reward.py"
+    if not reward_path.is_file():
+        raise ExportError(f"{str(reward_path)!r} is missing; finish the run first")
+    reward = reward_path.read_text()
+    config = run.get("config") or {}
+    spec = resolve_task(
+        config.get("env") or report.get("task") or run.get("task"), config.get("task_file")
+    )
+    extract_src, extract_name = extractor_source(spec.extract)
+    params = _reward_parameters(reward)
+    clashes = (_top_level_names(reward) & (_OWN_NAMES | _top_level_names(extract_src))) - {
+        "np",
+        "math",
+    }
+    if clashes:
+        raise ExportError(
+            f"the reward defines {', '.join(sorted(clashes))}, which the exported module also "
+            "defines; rename them in best/reward.py and export again"
+        )
+    budget = str(report.get("budget") or run.get("config", {}).get("budget", "quick"))
+    preset = spec.preset(int(budget) if budget.isdigit() else budget)
+    training = {
+        "budget": budget,
+        "total_timesteps": preset.total_timesteps,
+        "n_envs": preset.n_envs,
+        "normalize": preset.normalize,
+        "ppo": dict(preset.ppo),
+        "seeds": report.get("seeds", []),
+    }
+    best = report.get("best") or {}
+    fitness = {
+        "measure": report.get("fitness"),
+        "meaning": report.get("fitness_meaning"),
+        "success_threshold": report.get("success_threshold"),
+        "reached": best.get("mean", report.get("search", {}).get("fitness")),
+        "std": best.get("std"),
+        "per_seed": best.get("per_seed", []),
+        "native": (report.get("native") or {}).get("mean"),
+        "sparse": (report.get("sparse") or {}).get("mean"),
+        "hns": report.get("hns"),
+    }
+    # The extractor's imports join the module's own at the top (once each).
+    imports = {"import math", "import numpy as np"}
+    body_lines = []
+    for line in extract_src.splitlines():
+        if line.startswith("import "):
+            imports.add(line)
+        else:
+            body_lines.append(line)
+    extract_src = "\n".join(body_lines)
+    stdlib = sorted(i for i in imports if "numpy" not in i)
+    parts = [
+        f'"""{_docstring(run_dir, run, report, spec)}\n"""',
+        "from __future__ import annotations\n",
+        "\n".join([*stdlib, "from typing import Any"])
+        + "\n\nimport gymnasium as gym\nimport numpy as np\n",
+        f"ENV_ID = {spec.env_id!r}",
+        f"ENV_KWARGS = {dict(spec.env_kwargs)!r}",
+        f"FITNESS = {pprint.pformat(fitness, sort_dicts=False)}",
+        f"TRAINING = {pprint.pformat(training, sort_dicts=False)}\n",
+        "# " + "-" * 52 + " the reward, as trained\n",
+        reward.strip() + "\n",
+        "# " + "-" * 50 + " reading the state fields\n",
+        extract_src.strip() + "\n",
+        RUNTIME.format(params=tuple(params), extract_name=extract_name).strip() + "\n",
+    ]
+    source = "\n\n\n".join(part.strip() for part in parts) + "\n"
+    ast.parse(source)  # a broken template must fail here, not in the user's training
+    info = ExportInfo(
+        Path(),
+        spec.id,
+        str(report.get("search", {}).get("candidate")),
+        fitness["reached"],
+        fitness["std"],
+        str(report.get("fitness")),
+    )
+    return source, info
+
+
+def export_run(run_dir: Path, out: Path) -> ExportInfo:
+    """Write the best reward of ``run_dir`` as a standalone module ``out``.
+
+    Raises:
+        ExportError: See :func:`render_module`; also when ``out`` cannot be written.
+    """
+    from rewardsmith.store import write_atomic
+
+    source, info = render_module(run_dir)
+    if out.suffix != ".py":
+        raise ExportError(f"-o {str(out)!r} must name a .py file, e.g. -o my_reward.py")
+    try:
+        write_atomic(out, source)
+    except OSError as exc:
+        raise ExportError(f"cannot write {str(out)!r} ({exc.strerror}); pick another -o") from exc
+    info.path = out
+    return info

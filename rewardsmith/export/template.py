@@ -1,0 +1,131 @@
+"""The part of an exported module that applies the reward: fields, wrappers, SB3 helpers.
+
+Kept as text: it is written into the exported file, which must not import rewardsmith.
+"""
+
+RUNTIME = '''
+
+# ------------------------------------------------------------- applying it
+
+REWARD_PARAMETERS = {params!r}
+FIELD_NAMES = tuple(p for p in REWARD_PARAMETERS if p != "action")
+
+
+def extract_fields(env, obs, action):
+    """The task's state fields of ``env`` after a reset (``action=None``) or a step."""
+    return {extract_name}(env.unwrapped, obs, action)
+
+
+def reward_batch(fields, action):
+    """Call ``compute_reward`` once on a batch: ``fields`` maps names to ``(n, ...)`` arrays.
+
+    Returns:
+        ``(reward, components)``: float64 arrays of shape ``(n,)``.
+    """
+    action = np.asarray(action)
+    n = len(action)
+    kwargs = {{}}
+    for name in REWARD_PARAMETERS:
+        kwargs[name] = action if name == "action" else np.asarray(fields[name], dtype=np.float64)
+    reward, components = compute_reward(**kwargs)
+    reward = np.broadcast_to(np.asarray(reward, dtype=np.float64), (n,)).copy()
+    components = {{
+        str(k): np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)).copy()
+        for k, v in dict(components).items()
+    }}
+    return reward, components
+
+
+class SynthesizedReward(gym.Wrapper):
+    """Replace the env's reward with the synthesised one.
+
+    ``info["fields"]`` holds the state fields after every reset and step,
+    ``info["native_reward"]`` the env's own reward and ``info["reward_components"]`` the
+    reward's named terms.
+
+    Args:
+        env: An env made with ``gymnasium.make(ENV_ID, **ENV_KWARGS)``.
+        compute: ``False`` only reads the fields (for :func:`wrap_vec_env`, which computes
+            the reward once for the whole batch).
+    """
+
+    def __init__(self, env, compute=True):
+        super().__init__(env)
+        self.compute = compute
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        info["fields"] = extract_fields(self.env, obs, None)
+        return obs, info
+
+    def step(self, action):
+        obs, native, terminated, truncated, info = self.env.step(action)
+        fields = extract_fields(self.env, obs, action)
+        info["fields"] = fields
+        info["native_reward"] = float(native)
+        reward = native
+        if self.compute:
+            batch = {{name: np.asarray([fields[name]], dtype=np.float64) for name in FIELD_NAMES}}
+            values, components = reward_batch(batch, np.asarray([action]))
+            reward = float(values[0])
+            info["reward_components"] = {{k: float(v[0]) for k, v in components.items()}}
+        return obs, reward, terminated, truncated, info
+
+
+_VEC_CLASS = None
+
+
+def wrap_vec_env(venv):
+    """Wrap a stable-baselines3 ``VecEnv`` so the reward runs once per vector step.
+
+    Every env inside must be wrapped in ``SynthesizedReward(env, compute=False)``
+    (:func:`make_sb3_vec_env` builds such a ``VecEnv``). Needs stable-baselines3.
+    """
+    global _VEC_CLASS
+    if _VEC_CLASS is None:
+        from stable_baselines3.common.vec_env import VecEnvWrapper
+
+        class SynthesizedRewardVecEnv(VecEnvWrapper):
+            """Stacks the envs' fields and calls ``compute_reward`` once for the batch."""
+
+            def reset(self):
+                return self.venv.reset()
+
+            def step_async(self, actions):
+                self._actions = np.asarray(actions)
+                self.venv.step_async(actions)
+
+            def step_wait(self):
+                obs, native, dones, infos = self.venv.step_wait()
+                fields = {{
+                    name: np.asarray([info["fields"][name] for info in infos], dtype=np.float64)
+                    for name in FIELD_NAMES
+                }}
+                reward, components = reward_batch(fields, self._actions)
+                for i, info in enumerate(infos):
+                    info["native_reward"] = float(native[i])
+                    info["reward_components"] = {{k: float(v[i]) for k, v in components.items()}}
+                return obs, reward.astype(np.float32), dones, infos
+
+        _VEC_CLASS = SynthesizedRewardVecEnv
+    return _VEC_CLASS(venv)
+
+
+def make_sb3_vec_env(n_envs=None, seed=None, **kwargs):
+    """``n_envs`` copies of the env (default: as trained) with the reward, for SB3.
+
+    Extra keyword arguments go to ``stable_baselines3.common.env_util.make_vec_env``.
+    Add ``VecNormalize`` yourself when ``TRAINING["normalize"]`` is true.
+    """
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env(
+        ENV_ID,
+        n_envs=n_envs or TRAINING["n_envs"],
+        seed=seed,
+        env_kwargs=dict(ENV_KWARGS),
+        wrapper_class=lambda env: SynthesizedReward(env, compute=False),
+        **kwargs,
+    )
+    return wrap_vec_env(venv)
+'''

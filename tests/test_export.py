@@ -1,0 +1,211 @@
+"""`rewardsmith export`: a standalone reward module that trains outside rewardsmith."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rewardsmith.envs.registry import all_tasks, get_task
+from rewardsmith.export import ExportError, extractor_source
+from tests.helpers import run_cli
+from tests.report.tiny_run import tiny_run
+
+# Makes rewardsmith (and, where asked, SB3/torch) unimportable, then runs the given code.
+BLOCKER = """
+import sys
+BLOCKED = set(sys.argv[1].split(","))
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Blocker())
+sys.path.insert(0, sys.argv[2])
+exec(sys.argv[3])
+"""
+
+
+def _outside(code: str, folder: Path, blocked: str = "rewardsmith", timeout: float = 300) -> dict:
+    """Run ``code`` in a fresh isolated interpreter without rewardsmith; return its JSON."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", BLOCKER, blocked, str(folder), code],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tiny_run(tmp_path_factory)
+    out = tmp_path_factory.mktemp("export") / "my_reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout
+    return out
+
+
+@pytest.mark.slow
+def test_exported_module_needs_only_numpy_and_gymnasium(exported: Path) -> None:
+    code = """
+import json, sys, gymnasium as gym, my_reward as m
+env = m.SynthesizedReward(gym.make(m.ENV_ID, **m.ENV_KWARGS))
+obs, info = env.reset(seed=3)
+total = 0.0
+for _ in range(20):
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    total += reward
+    if terminated or truncated:
+        break
+heavy = [n for n in ("rewardsmith", "stable_baselines3", "torch") if n in sys.modules]
+print(json.dumps({"total": total, "components": sorted(info["reward_components"]),
+                  "heavy": heavy, "doc": m.__doc__, "fitness": m.FITNESS}))
+"""
+    seen = _outside(code, exported.parent, "rewardsmith,stable_baselines3,torch")
+    assert seen["heavy"] == []
+    assert seen["total"] > 0 and seen["components"]
+    assert "Source run:" in seen["doc"] and "balance_steps" in seen["doc"]
+    assert seen["fitness"]["measure"] == "balance_steps"
+
+
+@pytest.mark.slow
+def test_exported_reward_matches_rewardsmith_on_the_same_states(
+    exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gymnasium as gym
+
+    from rewardsmith.envs.wrapper import make_task_env
+    from rewardsmith.sandbox.loader import load_reward
+    from rewardsmith.train.contract import call_reward, reward_parameters
+
+    monkeypatch.syspath_prepend(str(exported.parent))
+    module = __import__(exported.stem)
+    spec = get_task("CartPole-v1")
+    source = (tiny_reward_dir(exported) / "reward.py").read_text()
+    fn, params = load_reward(source), reward_parameters(source)
+    ours = make_task_env(spec)
+    theirs = module.SynthesizedReward(gym.make("CartPole-v1"))
+    ours.reset(seed=5)
+    theirs.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        action = int(rng.integers(2))
+        _, _, done, trunc, info = ours.step(action)
+        _, reward, done2, trunc2, info2 = theirs.step(action)
+        batch = {k: np.asarray([v], dtype=np.float64) for k, v in info["fields"].items()}
+        expected, _ = call_reward(fn, batch, np.asarray([action]), params)
+        assert info2["fields"] == info["fields"]
+        assert reward == pytest.approx(float(expected[0]))
+        assert (done, trunc) == (done2, trunc2)
+        if done or trunc:
+            break
+
+
+def tiny_reward_dir(exported: Path) -> Path:
+    doc = exported.read_text().split("Source run: ", 1)[1]
+    return Path(doc.split(" (designed", 1)[0]) / "best"
+
+
+@pytest.mark.slow
+def test_training_on_the_exported_file_alone_reaches_the_reported_fitness(
+    exported: Path,
+) -> None:
+    code = """
+import json, gymnasium as gym, numpy as np, my_reward as m
+from stable_baselines3 import PPO
+import torch
+torch.set_num_threads(1)
+seed = m.TRAINING["seeds"][0]
+model = PPO("MlpPolicy", m.make_sb3_vec_env(seed=seed), seed=seed, device="cpu",
+            **m.TRAINING["ppo"])
+model.learn(m.TRAINING["total_timesteps"])
+env = m.SynthesizedReward(gym.make(m.ENV_ID, **m.ENV_KWARGS))
+lengths = []
+for episode in range(10):
+    obs, _ = env.reset(seed=1000 + episode)
+    steps, done = 0, False
+    while not done:
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, terminated, truncated, _ = env.step(action)
+        steps += 1
+        done = terminated or truncated
+    lengths.append(steps)
+print(json.dumps({"fitness": float(np.mean(lengths)), "reported": m.FITNESS["reached"],
+                  "std": m.FITNESS["std"]}))
+"""
+    seen = _outside(code, exported.parent)
+    # CartPole's fitness is the episode length; noise: other evaluation episodes, and PPO
+    # across machines. A fifth of the reported value (or 3 std) is well outside it.
+    tolerance = max(0.2 * seen["reported"], 3 * (seen["std"] or 0.0))
+    assert seen["fitness"] >= seen["reported"] - tolerance, seen
+
+
+def test_every_built_in_extractor_exports_and_reads_the_same_fields(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gymnasium as gym
+
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its log into the cwd
+    for spec in all_tasks():
+        source, name = extractor_source(spec.extract)
+        namespace: dict = {"__name__": f"exported_{name}"}
+        exec(compile(source, f"<{spec.id}>", "exec"), namespace)
+        standalone = namespace[name]
+        assert not any(
+            isinstance(v, types.ModuleType) and v.__name__.startswith("rewardsmith")
+            for v in namespace.values()
+        )
+        try:
+            env_a = gym.make(spec.env_id, **dict(spec.env_kwargs))
+            env_b = gym.make(spec.env_id, **dict(spec.env_kwargs))
+        except Exception:  # an env whose extra dependency is missing here
+            continue
+        obs_a, _ = env_a.reset(seed=1)
+        obs_b, _ = env_b.reset(seed=1)
+        _same(spec.extract(env_a.unwrapped, obs_a, None), standalone(env_b.unwrapped, obs_b, None))
+        for _ in range(3):
+            action = env_a.action_space.sample()
+            obs_a, *_ = env_a.step(action)
+            obs_b, *_ = env_b.step(action)
+            _same(
+                spec.extract(env_a.unwrapped, obs_a, action),
+                standalone(env_b.unwrapped, obs_b, action),
+            )
+        env_a.close()
+        env_b.close()
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+
+
+def test_an_extractor_that_reads_other_modules_is_refused() -> None:
+    namespace = {"__name__": "rewardsmith.fake", "os": os}
+    exec("def extract(env, obs, action):\n    return {'cwd': os.getcwd()}\n", namespace)
+    fn = namespace["extract"]
+    fn.__module__ = "rewardsmith.fake"
+    with pytest.raises(ExportError, match="module 'os'"):
+        extractor_source(fn)
+
+
+def test_export_refuses_bad_input(tmp_path: Path) -> None:
+    proc = run_cli(["export", str(tmp_path), "-o", str(tmp_path / "r.py")], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "run.json" in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "run.json").write_text(json.dumps({"task": "CartPole-v1", "config": {}}))
+    proc = run_cli(["export", str(tmp_path), "-o", str(tmp_path / "r.py")], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no best reward yet" in proc.stderr
