@@ -215,8 +215,17 @@ def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
         raise UserError(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _check_type(name: str, value: Any, where: str) -> None:
-    """Refuse a TOML value of the wrong type (``iterations = "five"``) with a readable line."""
+def check_type(name: str, value: Any, where: str) -> None:
+    """Refuse a TOML value of the wrong type (``iterations = "five"``) with a readable line.
+
+    Args:
+        name: The config key.
+        value: Its value as read from the file.
+        where: The file (and table) it came from, for the message.
+
+    Raises:
+        UserError: The value's type does not match the key's.
+    """
     kind = str({f.name: f.type for f in fields(SynthConfig)}[name])
     if kind.startswith("bool"):
         ok = isinstance(value, bool)
@@ -282,7 +291,7 @@ def load_config(
                 f"known keys: {sorted(known)}"
             )
         for name, value in data.items():
-            _check_type(name, value, f"config file {str(config_file)!r}")
+            check_type(name, value, f"config file {str(config_file)!r}")
         values.update(data)
     env = os.environ if environ is None else environ
     for name in known:

@@ -96,7 +96,11 @@ def make_campaign_executor(spec: CampaignSpec) -> Executor:
     """The one executor all cells share: Ray or local, as the campaign says."""
     from rewardsmith.train.executor import make_executor
 
-    return make_executor(spec.shared_config(), cache_root=spec.folder / ".cache")
+    executor = make_executor(spec.shared_config(), cache_root=spec.folder / ".cache")
+    start = getattr(executor, "start", None)
+    if start is not None:
+        start()  # Ray sets its signal handlers only when started from the main thread
+    return executor
 
 
 def open_manifest(spec: CampaignSpec, resume: bool) -> Manifest:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rewardsmith.config import SynthConfig, _check_type
+from rewardsmith.config import SynthConfig, check_type
 from rewardsmith.errors import UserError
 
 #: Set once for the whole campaign (the shared executor), never per cell.
@@ -156,7 +156,7 @@ def _check_options(values: Any, allowed: list[str] | tuple[str, ...], where: str
         )
         raise UserError(f"{where} has unknown option(s) {', '.join(unknown)}; {hint}")
     for key, value in values.items():
-        _check_type(key, value, where)
+        check_type(key, value, where)
     return dict(values)
 
 

@@ -109,7 +109,8 @@ class RayExecutor:
         self._queue: Any = None
 
     # Start-up and shut-down ---------------------------------------------------------------
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start (or join) Ray now rather than on the first job; idempotent."""
         with self._lock:
             if self._started:
                 return
@@ -228,7 +229,7 @@ class RayExecutor:
             return
         if self._closed:
             raise RuntimeError("this executor is closed")
-        self._start()
+        self.start()
         import ray
 
         waiting = list(jobs)

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 #: CSV file -> tag prefix.
 SOURCES = {"metrics.csv": "eval", "rollouts.csv": "rollout"}
 EVENT_PREFIX = "events.out.tfevents."
+#: One fixed name per candidate: a later rung of successive halving replays the whole
+#: CSVs again, and its file must replace the earlier rung's, not sit beside it.
+EVENT_FILE = f"{EVENT_PREFIX}rewardsmith"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -65,7 +68,13 @@ def write_event_files(folder: Path) -> list[str]:
                     writer.add_scalar(f"{prefix}/{column}", value, global_step=int(step))
     finally:
         writer.close()
-    return sorted(p.name for p in folder.glob(f"{EVENT_PREFIX}*") if p.name not in before)
+    written = sorted(p for p in folder.glob(f"{EVENT_PREFIX}*") if p.name not in before)
+    if not written:
+        return []
+    written[-1].replace(folder / EVENT_FILE)
+    for extra in written[:-1]:
+        extra.unlink()
+    return [EVENT_FILE]
 
 
 def add_event_files(result: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
