@@ -361,6 +361,9 @@ class SynthesisLoop:
         report: dict[str, Any] = {
             "task": self.task.id,
             "description": self.ctx.description,
+            "fitness": self.measure.name,
+            "fitness_meaning": self.measure.meaning,
+            "success_threshold": self.measure.success_threshold,
             "search": {
                 "candidate": overall.candidate.id,
                 "fitness": overall.fitness,
