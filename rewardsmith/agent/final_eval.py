@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.agent.candidate import RewardCandidate
+from rewardsmith.envs.registry import task_job_fields
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.store import read_json, write_json
@@ -80,6 +81,7 @@ def _train_job(plan: FinalEvalPlan, reward: dict[str, Any], seed: int) -> dict[s
     return {
         "kind": "train",
         "task": plan.task.id,
+        **task_job_fields(plan.task),
         "fitness": plan.measure.name,
         "budget": plan.budget,
         "seed": seed,

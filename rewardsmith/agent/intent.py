@@ -45,12 +45,28 @@ _POSITION = [
     re.compile(r"(?<![\w.])x(?:[\s_-]*(?:position|coordinate|pos))?" + _LINK + _NUM + r"(?![\w])"),
     re.compile(r"\bposition" + _LINK + _NUM),
 ]
+_AXIS_Y = re.compile(
+    r"(?<![\w.])([+-])\s?y\b|\balong (?:the )?(?:[+-]\s?)?y\b|\by[\s-](?:axis|direction)\b|"
+    r"\bpositive y\b|\bnegative y\b"
+)
+_TURN = re.compile(r"\b(turn\w*|spin\w*|rotat\w*|pirouett\w*)\b")
+_CLOCKWISE = re.compile(r"(?<!counter[- ])(?<!anti[- ])\bclockwise\b|\bturn\w* right\b")
+_ARMS_UP = re.compile(
+    r"\barms? (?:raised|up|overhead|above)|"
+    r"\brais\w* (?:both |the |its |his |her )?(?:arms?|hands?)|"
+    r"\bhands? (?:up|raised|above|overhead)"
+)
+_LAND = re.compile(r"\bland(?:s|ing|ed)?\b|\btouch ?down\b")
+_FAR_SIDE = re.compile(r"\bas far (?:to the )?(left|right)\b|\bfar (?:to the )?(left|right)\b")
 _SIDE = re.compile(r"\b(right|left)\s+" + _EDGE_WORDS + r"|\b(cent(?:er|re)|middle)\b")
 _HEIGHT = [
     re.compile(r"\b(?:height|altitude)" + _LINK + r"(?:above\s*)?" + _NUM),
     re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:high|tall|above the ground)\b"),
 ]
-_HIGH = re.compile(r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height")
+_HIGH = re.compile(
+    r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height|"
+    r"\bstand(?:s|ing)? up\b|\bget(?:s|ting)? up\b|\brise\b"
+)
 _ANGLE = re.compile(r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?")
 _UPRIGHT = re.compile(
     r"balanc|upright|vertical|without falling|n't fall|not fall|stay(?:s|ing)? up\b|"
@@ -85,6 +101,10 @@ class Intent:
         goal: Reach a goal.
         smooth: Move smoothly / efficiently.
         stable: Avoid wobbling / spinning.
+        axis: ``"x"`` or ``"y"``: which horizontal axis ``direction`` refers to.
+        turn: ``+1`` turn counter-clockwise (left), ``-1`` clockwise, ``None`` no turning.
+        arms_up: Raise the arms / hands.
+        land: Land (come to rest on the ground).
         read: What was read, one phrase each (for the prompt record).
     """
 
@@ -101,6 +121,10 @@ class Intent:
     goal: bool = False
     smooth: bool = False
     stable: bool = False
+    axis: str = "x"
+    turn: int | None = None
+    arms_up: bool = False
+    land: bool = False
     read: list[str] = field(default_factory=list)
 
     @property
@@ -118,6 +142,9 @@ class Intent:
                 self.target_angle is not None,
                 self.goal,
                 self.upright,
+                self.turn is not None,
+                self.arms_up,
+                self.land,
             )
         )
 
@@ -168,6 +195,7 @@ def read_intent(text: str) -> Intent:
     if intent.direction is not None and intent.target_speed is None and _affirmed(_FAST, t):
         intent.fast = True
         intent.read.append("as fast as possible")
+    _read_axis_and_turn(t, intent, explicit=bool(backward or forward))
     _read_position(t, intent)
     _read_height(t, intent)
     angle = _ANGLE.search(t)
@@ -176,7 +204,14 @@ def read_intent(text: str) -> Intent:
         unit = angle.group(2) or ""
         intent.target_angle = value if unit.startswith("rad") else math.radians(value)
         intent.read.append(f"target angle {intent.target_angle:.3g} rad")
-    flags = (("upright", _UPRIGHT), ("goal", _GOAL), ("smooth", _SMOOTH), ("stable", _STABLE))
+    flags = (
+        ("upright", _UPRIGHT),
+        ("goal", _GOAL),
+        ("smooth", _SMOOTH),
+        ("stable", _STABLE),
+        ("arms_up", _ARMS_UP),
+        ("land", _LAND),
+    )
     for name, pattern in flags:
         if pattern.search(t):
             setattr(intent, name, True)
@@ -184,7 +219,31 @@ def read_intent(text: str) -> Intent:
     return intent
 
 
+def _read_axis_and_turn(t: str, intent: Intent, explicit: bool) -> None:
+    axis = _affirmed(_AXIS_Y, t)
+    if axis:
+        intent.axis = "y"
+        negative = axis.group(1) == "-" or "negative" in axis.group(0) or "-y" in axis.group(0)
+        intent.direction = -1 if negative else 1
+        intent.read.append(f"axis y, direction {intent.direction:+d}")
+    turn = _affirmed(_TURN, t)
+    if turn:
+        intent.turn = -1 if _CLOCKWISE.search(t) else 1
+        intent.read.append(f"turn {intent.turn:+d}")
+        # "turn as fast as possible" is about turning, not about moving along x.
+        if not explicit and not axis and intent.target_speed is None:
+            intent.direction = None
+            intent.fast = False
+
+
 def _read_position(t: str, intent: Intent) -> None:
+    far = _FAR_SIDE.search(t)
+    if far:
+        intent.x_side = 1 if (far.group(1) or far.group(2)) == "right" else -1
+        intent.read.append(f"x side {intent.x_side:+d} (as far as allowed)")
+        if intent.target_speed is None:
+            intent.direction = None
+        return
     for pattern in _POSITION:
         match = pattern.search(t)
         if match:

@@ -24,6 +24,8 @@ _FAILURE_WORDS = re.compile(
     r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
 )
 _SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
+# "comes to rest (a landing)": episodes end both on success and on failure.
+_LANDING = re.compile(r"\bcomes? to rest\b|\bat rest\b|\ba landing\b")
 _NEVER = re.compile(r"never (?:end|terminat)|no early|do(?:es)? not end early|n't end early")
 
 
@@ -54,9 +56,13 @@ def make_term(
     scale: float = 1.0,
     sign: float = 1.0,
     floor: float = 0.0,
+    gate: str | None = None,
 ) -> Term:
-    """A term as plain data (what genomes and ``origin["genome"]`` store)."""
-    return {
+    """A term as plain data (what genomes and ``origin["genome"]`` store).
+
+    ``gate`` names a 0/1 field the term is multiplied by (only when it is 1 does it pay).
+    """
+    term = {
         "name": name,
         "kind": kind,
         "field": field_name,
@@ -67,6 +73,9 @@ def make_term(
         "sign": float(sign),
         "floor": float(floor),  # smallest scale mutation may reach
     }
+    if gate is not None:
+        term["gate"] = gate
+    return term
 
 
 def tagged(task: TaskSpec, tag: str, scalar: bool = True) -> StateField | None:
@@ -84,10 +93,12 @@ def is_discrete(task: TaskSpec) -> bool:
 
 
 def termination_kind(task: TaskSpec) -> str:
-    """``"failure"`` (ends when the agent fails), ``"success"`` (at the goal) or ``"none"``."""
+    """``"failure"``, ``"success"`` (at the goal), ``"mixed"`` (landing or crash) or ``"none"``."""
     text = task.termination.lower()
     if not text.strip() or _NEVER.search(text):
         return "none"
+    if _LANDING.search(text):
+        return "mixed"
     # ">=" is how goals are written ("position >= 0.45"); "|x| >" is how failures are.
     if _SUCCESS_WORDS.search(text) and not _FAILURE_WORDS.search(text.replace(">=", "")):
         return "success"
@@ -131,21 +142,32 @@ def catalogue(task: TaskSpec, intent: Intent) -> list[Slot]:
     slots += _position_slots(task, intent, ending)
     slots += _posture_slots(task, intent, ending)
     slots += _goal_slots(task, intent, ending)
+    slots += _turn_slots(task, intent)
+    slots += _limb_slots(task, intent)
+    slots += _landing_slots(task, intent)
     slots += _effort_slots(task, intent, ending)
     return slots
 
 
 def _motion_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
-    vel = tagged(task, "x_velocity")
+    vel = tagged(task, "y_velocity" if intent.axis == "y" else "x_velocity")
     if vel is None:
         return []
     if intent.still:
-        return [
+        # Standing still next to another objective (turning, a pose) is a constraint.
+        other = intent.turn is not None or intent.arms_up
+        role, weight = ("shaping", 0.5) if other else ("objective", 1.0)
+        slots = [
             Slot(
-                make_term("stillness", "gauss", vel.name, 1.0, "objective", 0.0, 0.3),
+                make_term("stillness", "gauss", vel.name, weight, role, 0.0, 0.3),
                 why="stay still",
             )
         ]
+        side = tagged(task, "y_velocity")
+        if side is not None and side is not vel:
+            term = make_term("stillness_y", "gauss", side.name, weight, role, 0.0, 0.3)
+            slots.append(Slot(term, why="stay still sideways too"))
+        return slots
     if intent.direction is None:
         return []
     sign = float(intent.direction)
@@ -174,11 +196,15 @@ def _position_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         # PPO feels the target from the start (x near 0) too.
         scale = max(0.15 * (half or 1.0), 0.5 * abs(target))
         floor = 0.3 * abs(target)
-        term = make_term("position", "decay", pos.name, 1.0, "objective", target, scale, 1, floor)
+        # Landing tasks pay for the spot once, on landing; per-step position pay is a hint.
+        weight, role = (0.2, "shaping") if intent.land else (1.0, "objective")
+        term = make_term("position", "decay", pos.name, weight, role, target, scale, 1, floor)
         wide = max(0.25 * (half or 1.0), 0.8 * abs(target))
-        bump = make_term("position", "gauss", pos.name, 1.0, "objective", target, wide, 1, floor)
+        bump = make_term("position", "gauss", pos.name, weight, role, target, wide, 1, floor)
         tolerance = 0.1 * (half or 1.0)
-        bonus = make_term("at_target", "bonus", pos.name, 0.5, "shaping", target, tolerance)
+        bonus = make_term(
+            "at_target", "bonus", pos.name, 0.5 * weight, "shaping", target, tolerance
+        )
         return [
             Slot(term, alternatives=[bump], why=f"hold x = {target:g}"),
             Slot(bonus, include=0.4, why="bonus when within tolerance"),
@@ -239,7 +265,12 @@ def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
     if dist is None or not (intent.goal or not intent.has_objective):
         return []
     half = field_halfwidth(dist) or 1.0
-    slots = [
+    approach = tagged(task, "reach_distance")
+    slots = []
+    if approach is not None:
+        term = make_term("approach", "linear", approach.name, 0.5, "shaping", sign=-1.0)
+        slots.append(Slot(term, why="bring the effector to the object first"))
+    slots += [
         Slot(
             make_term("goal", "linear", dist.name, 1.0, "objective", sign=-1.0),
             alternatives=[make_term("goal", "decay", dist.name, 1.0, "objective", scale=half)],
@@ -257,6 +288,71 @@ def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
                 why="finish sooner",
             )
         )
+    return slots
+
+
+def _turn_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
+    rate = tagged(task, "yaw_rate")
+    if rate is None or intent.turn is None:
+        return []
+    sign = float(intent.turn)
+    spin = make_term("turning", "linear", rate.name, 1.0, "objective", sign=sign)
+    bounded = make_term("turning", "tanh", rate.name, 2.0, "objective", scale=2.0, sign=sign)
+    return [Slot(spin, alternatives=[bounded], why=f"turn with sign {sign:+g}")]
+
+
+def _limb_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
+    hands = tagged(task, "hand_height", scalar=False)
+    if hands is None or not intent.arms_up:
+        return []
+    raise_ = make_term("arms_up", "vector_tanh", hands.name, 1.0, "objective", 0.0, 0.2)
+    return [Slot(raise_, alternatives=[{**raise_, "scale": 0.5}], why="raise the hands")]
+
+
+def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
+    landed = tagged(task, "landed")
+    if landed is None or not intent.land:
+        crash = tagged(task, "crash")
+        if crash is None:
+            return []
+        term = make_term("crash", "linear", crash.name, 5.0, "penalty", sign=-1.0)
+        return [Slot(term, include=0.5, why="do not crash or fall")]
+    # Large one-off payments: per-step shaping must not make hovering pay more than landing.
+    slots = [
+        Slot(make_term("landing", "linear", landed.name, 100.0, "objective"), why="come to rest"),
+        Slot(make_term("time_cost", "alive", None, -0.3, "penalty"), why="do not hover"),
+    ]
+    crash = tagged(task, "crash")
+    if crash is not None:
+        term = make_term("crash", "linear", crash.name, 100.0, "penalty", sign=-1.0)
+        slots.append(Slot(term, why="do not crash"))
+    contact = tagged(task, "contact", scalar=False)
+    if contact is not None:
+        term = make_term("leg_contact", "vector_mean", contact.name, 0.3, "shaping")
+        slots.append(Slot(term, why="touch down with the legs"))
+    sink = tagged(task, "y_velocity")
+    if sink is not None:
+        term = make_term("gentle", "gauss", sink.name, 0.2, "shaping", 0.0, 1.0)
+        slots.append(Slot(term, include=0.7, why="descend slowly"))
+    pos = tagged(task, "x_position")
+    if pos is not None and intent.x_side is None and intent.target_x is None:
+        term = make_term("over_pad", "gauss", pos.name, 0.2, "shaping", 0.0, 2.0)
+        slots.append(Slot(term, include=0.7, why="stay over the pad"))
+    if pos is not None and (intent.x_side is not None or intent.target_x is not None):
+        half = termination_bound(task, pos.name) or field_halfwidth(pos) or 1.0
+        target = intent.target_x if intent.target_x is not None else 0.6 * half * intent.x_side
+        spot = make_term(
+            "landing_spot",
+            "decay",
+            pos.name,
+            100.0,
+            "objective",
+            target,
+            0.3 * half,
+            floor=0.1 * half,
+            gate=landed.name,
+        )
+        slots.append(Slot(spot, why=f"land near x = {target:g}"))
     return slots
 
 
@@ -313,6 +409,10 @@ def _expression(term: Term, var: str) -> str:
         return f"-{_num(w)} * np.sum(np.square({var}), axis=1)"
     if kind == "vector_sq":
         return f"-{_num(w)} * np.mean(np.square({var}), axis=1)"
+    if kind == "vector_mean":
+        return f"{_num(w)} * np.mean({var}, axis=1)"
+    if kind == "vector_tanh":
+        return f"{_num(w)} * np.mean(np.tanh({var} / {_num(scale)}), axis=1)"
     raise ValueError(f"unknown term kind {kind!r}")
 
 
@@ -332,7 +432,9 @@ def render_source(genome: list[Term], task: TaskSpec, header: list[str]) -> str:
         header: Comment lines placed at the top of the function.
     """
     shapes = {f.name: f.shape for f in task.fields}
-    used = [f.name for f in task.fields if any(t["field"] == f.name for t in genome)]
+    used = [
+        f.name for f in task.fields if any(f.name in (t["field"], t.get("gate")) for t in genome)
+    ]
     needs_action = any(t["field"] == "action" for t in genome)
     params = [*used, "action"] if needs_action or not used else used
     lines = ["import numpy as np", "", "", f"def compute_reward({', '.join(params)}):"]
@@ -351,7 +453,10 @@ def render_source(genome: list[Term], task: TaskSpec, header: list[str]) -> str:
         var = _variable(term["name"], taken)
         taken.add(var)
         names.append((term["name"], var))
-        lines.append(f"    {var} = {_expression(term, term['field'] or '')}")
+        expression = _expression(term, term["field"] or "")
+        if term.get("gate"):
+            expression = f"{term['gate']} * ({expression})"
+        lines.append(f"    {var} = {expression}")
     total = " + ".join(var for _, var in names) if names else "np.zeros(n)"
     lines.append(f"    reward = {total}")
     lines.append("    components = {")

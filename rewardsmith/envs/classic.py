@@ -1,5 +1,7 @@
 """Built-in classic-control tasks: CartPole-v1, Pendulum-v1, MountainCarContinuous-v0.
 
+Also the novel CartPoleHoldX-v1 (balance with the cart held at x = 1 m).
+
 Fields are read from the env's ``state`` attribute (the simulator's own state, which for
 CartPole is more precise than the float32 observation). Gymnasium is not imported here:
 the extractors only touch attributes of the env they are given.
@@ -8,22 +10,15 @@ the extractors only touch attributes of the env they are given.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from rewardsmith.envs import fieldlib as fl
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import register
 from rewardsmith.envs.spec import Fields, FitnessMeasure, PPOPreset, StateField, TaskSpec
-
-# The classic envs keep no clock, so the extractor counts steps on the env itself.
-_STEPS_ATTR = "_rewardsmith_steps"
-
-
-def _count_step(env: Any, action: Any) -> int:
-    steps = 0 if action is None else getattr(env, _STEPS_ATTR, 0) + 1
-    setattr(env, _STEPS_ATTR, steps)
-    return steps
 
 
 def _field(name: str, unit: str, meaning: str, *tags: str) -> StateField:
@@ -45,7 +40,7 @@ def _cartpole_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:
         "pole_angle": theta,
         "pole_angular_velocity": theta_dot,
         "pole_upright": math.cos(theta),
-        "time": _count_step(env, action) * env.tau,
+        "time": fl.count_step(env, action) * env.tau,
     }
 
 
@@ -152,13 +147,13 @@ _PENDULUM_UPRIGHT_TOL = 0.2
 def _pendulum_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:
     theta, theta_dot = env.state.tolist()
     # The env lets theta wind up without bound; the designer gets it wrapped.
-    theta = (theta + math.pi) % (2 * math.pi) - math.pi
+    theta = fl.wrap_angle(theta)
     return {
         "pole_angle": theta,
         "pole_angular_velocity": theta_dot,
         "cos_angle": math.cos(theta),
         "sin_angle": math.sin(theta),
-        "time": _count_step(env, action) * env.dt,
+        "time": fl.count_step(env, action) * env.dt,
     }
 
 
@@ -242,7 +237,7 @@ def _mountain_car_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, A
         "height": 0.45 * math.sin(3.0 * position) + 0.55,
         "goal_position": goal,
         "goal_distance": max(goal - position, 0.0),
-        "time": float(_count_step(env, action)),
+        "time": float(fl.count_step(env, action)),
     }
 
 
@@ -327,7 +322,7 @@ MOUNTAIN_CAR = TaskSpec(
             "reward",
             _native,
             "sum",
-            90.0,
+            85.0,
         ),
     ),
     presets=budget_presets(
@@ -342,5 +337,13 @@ MOUNTAIN_CAR = TaskSpec(
     family="classic",
 )
 
-for _spec in (CARTPOLE, PENDULUM, MOUNTAIN_CAR):
+CARTPOLE_HOLD_X = replace(
+    CARTPOLE,
+    id="CartPoleHoldX-v1",
+    description="Keep the pole balanced upright while holding the cart near x = 1.0 m.",
+    fitness=(CARTPOLE.get_fitness("upright_near_x1.0"), CARTPOLE.fitness[0]),
+    native_reward=False,
+)
+
+for _spec in (CARTPOLE, PENDULUM, MOUNTAIN_CAR, CARTPOLE_HOLD_X):
     register(_spec)

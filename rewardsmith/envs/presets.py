@@ -81,3 +81,24 @@ def budget_presets(**presets: PPOPreset) -> dict[str, PPOPreset]:
         if preset.total_timesteps < rollout:
             raise ValueError(f"preset {name!r} trains for less than one rollout ({rollout} steps)")
     return {name: presets[name] for name in BUDGET_NAMES}
+
+
+#: RL-Zoo's published PPO results (benchmark.md: mean episode return of its trained agent,
+#: training steps), for the v3/v2 versions of these envs; the built-in tasks' ``full``
+#: presets use the zoo's settings, and their ``native_return`` success thresholds sit at
+#: or below these numbers so that ``full`` training with the native reward reaches them.
+RL_ZOO_PPO = {
+    "Acrobot-v1": (-73.5, 1_000_000),
+    "Ant-v5": (1327.2, 1_000_000),
+    "BipedalWalker-v3": (213.3, 5_000_000),
+    "CartPole-v1": (500.0, 100_000),
+    "HalfCheetah-v5": (5819.1, 1_000_000),
+    "Hopper-v5": (2410.4, 1_000_000),
+    "LunarLander-v3": (242.1, 1_000_000),
+    "LunarLanderContinuous-v3": (270.9, 1_000_000),
+    "MountainCar-v0": (-110.4, 1_000_000),
+    "MountainCarContinuous-v0": (88.3, 20_000),
+    "Pendulum-v1": (-172.2, 100_000),
+    "Swimmer-v5": (281.6, 1_000_000),
+    "Walker2d-v5": (3478.8, 1_000_000),
+}

@@ -18,7 +18,7 @@ from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 RewardMode = Literal["native", "sparse", "candidate"]
 
 
-class TaskWrapper(gym.Wrapper):
+class TaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Expose ``spec``'s state fields and accumulate ``measure`` per episode.
 
     Args:
@@ -32,6 +32,10 @@ class TaskWrapper(gym.Wrapper):
     def __init__(
         self, env: gym.Env, spec: TaskSpec, measure: FitnessMeasure, reward_mode: RewardMode
     ) -> None:
+        # Recorded so gymnasium can re-create the wrapped env from its spec (check_env does).
+        gym.utils.RecordConstructorArgs.__init__(
+            self, spec=spec, measure=measure, reward_mode=reward_mode
+        )
         super().__init__(env)
         self.spec_ = spec
         self.measure = measure
@@ -40,13 +44,17 @@ class TaskWrapper(gym.Wrapper):
         self._terms: list[float] = []
         self._native_return = 0.0
 
-    def _read(self, obs: np.ndarray, action: Any) -> dict[str, Any]:
-        return self.spec_.extract(self.env.unwrapped, obs, action)
+    def _read(self, obs: np.ndarray, action: Any, info: dict[str, Any]) -> dict[str, Any]:
+        extract = self.spec_.extract
+        # Task-file extractors may read the step's info dict; built-in ones never do.
+        if getattr(extract, "takes_info", False):
+            return extract(self.env.unwrapped, obs, action, info=info)
+        return extract(self.env.unwrapped, obs, action)
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Reset the env and the episode accumulators."""
         obs, info = self.env.reset(**kwargs)
-        self._fields = self._read(obs, None)
+        self._fields = self._read(obs, None, info)
         self._terms = []
         self._native_return = 0.0
         info["fields"] = self._fields
@@ -55,7 +63,7 @@ class TaskWrapper(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Step, read the fields, add the fitness term; report the episode at its end."""
         obs, native, terminated, truncated, info = self.env.step(action)
-        fields = self._read(obs, action)
+        fields = self._read(obs, action, info)
         term = float(self.measure.step(self._fields, fields, float(native)))
         self._fields = fields
         self._terms.append(term)

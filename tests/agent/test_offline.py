@@ -295,3 +295,76 @@ def test_generated_code_passes_the_sandbox_policy() -> None:
             batch = OfflineDesigner().propose(_ctx(task, seed=seed), [], n=4)
             for candidate in batch.candidates:
                 assert check_source(candidate.source, task.field_names) == []
+
+
+# ------------------------------------------------------------------ the built-in novel tasks
+
+
+def _first_terms(task_id: str) -> dict[str, dict]:
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task(task_id)
+    candidate = OfflineDesigner().propose(_ctx(task), [], n=1).candidates[0]
+    return _genome_terms(candidate)
+
+
+@pytest.mark.parametrize(
+    ("task_id", "name", "field", "sign"),
+    [
+        ("HalfCheetahBackward-v5", "speed", "x_velocity", -1.0),
+        ("HopperBackward-v5", "speed", "x_velocity", -1.0),
+        ("SwimmerBackward-v5", "speed", "x_velocity", -1.0),
+        ("AntWalkY-v5", "speed", "y_velocity", 1.0),
+        ("AntTurn-v5", "turning", "yaw_rate", 1.0),
+    ],
+)
+def test_novel_tasks_get_the_right_objective(task_id: str, name: str, field: str, sign: float):
+    term = _first_terms(task_id)[name]
+    assert term["field"] == field and term["sign"] == sign and term["role"] == "objective"
+
+
+def test_target_speed_stillness_arms_and_landing_terms() -> None:
+    walker = _first_terms("Walker2dSpeed1-v5")["speed"]
+    assert walker["kind"] == "gauss" and walker["target"] == 1.0
+    turn = _first_terms("AntTurn-v5")
+    assert turn["stillness"]["role"] == "shaping" and "stillness_y" in turn
+    arms = _first_terms("HumanoidArmsUp-v5")
+    assert arms["arms_up"]["kind"] == "vector_tanh" and arms["arms_up"]["role"] == "objective"
+    assert "alive" in arms and "stillness" in arms
+    left = _first_terms("LunarLanderLeft-v3")
+    assert left["landing_spot"]["gate"] == "at_rest" and left["landing_spot"]["target"] < -3
+    assert left["landing"]["weight"] >= 50 and "alive" not in left  # hovering must not pay
+
+
+def test_gated_landing_spot_pays_only_on_landing() -> None:
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task("LunarLanderLeft-v3")
+    candidate = OfflineDesigner().propose(_ctx(task), [], n=1).candidates[0]
+    batch = {f.name: np.zeros((3, *f.shape)) for f in task.fields}
+    batch["x_position"] = np.array([-6.0, -6.0, 0.0])
+    batch["at_rest"] = np.array([1.0, 0.0, 1.0])
+    _, components = _call(task, candidate.source, batch)
+    spot = components["landing_spot"]
+    assert spot[0] > spot[2] > 0 and spot[1] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "axis", "direction", "turn"),
+    [
+        ("walk along +y", "y", 1, None),
+        ("walk along -y quickly", "y", -1, None),
+        ("turn counter-clockwise in place as fast as possible", "x", None, 1),
+        ("spin clockwise", "x", None, -1),
+    ],
+)
+def test_axis_and_turn_intents(text: str, axis: str, direction, turn) -> None:
+    intent = read_intent(text)
+    assert (intent.axis, intent.direction, intent.turn) == (axis, direction, turn)
+
+
+def test_land_far_left_is_a_side_not_a_direction() -> None:
+    intent = read_intent("Land safely as far left as allowed, away from the pad.")
+    assert intent.land and intent.x_side == -1 and intent.direction is None
+    assert read_intent("stand still with both arms raised above the head").arms_up
+    assert read_intent("stand up from the ground").high

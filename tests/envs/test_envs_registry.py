@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rewardsmith.envs import all_tasks, get_task
-from rewardsmith.envs.presets import budget_presets, ppo_kwargs
+from rewardsmith.envs.presets import RL_ZOO_PPO, budget_presets, ppo_kwargs
 from rewardsmith.envs.spec import BUDGET_NAMES, PPOPreset
 from rewardsmith.errors import UserError
 
@@ -17,9 +17,35 @@ BUILTIN_IDS = {
     "CartPole-v1": "classic",
     "Pendulum-v1": "classic",
     "MountainCarContinuous-v0": "classic",
+    "Acrobot-v1": "classic",
+    "MountainCar-v0": "classic",
     "InvertedPendulum-v5": "mujoco",
+    "InvertedDoublePendulum-v5": "mujoco",
+    "Reacher-v5": "mujoco",
+    "Pusher-v5": "mujoco",
+    "Swimmer-v5": "mujoco",
     "HalfCheetah-v5": "mujoco",
     "Hopper-v5": "mujoco",
+    "Walker2d-v5": "mujoco",
+    "Ant-v5": "mujoco",
+    "Humanoid-v5": "mujoco",
+    "HumanoidStandup-v5": "mujoco",
+    "LunarLander-v3": "box2d",
+    "LunarLanderContinuous-v3": "box2d",
+    "BipedalWalker-v3": "box2d",
+}
+# Novel behaviours: own ids, an existing env, a fitness with no native reward behind it.
+NOVEL = {
+    "CartPoleHoldX-v1": ("CartPole-v1", "upright_near_x1.0"),
+    "InvertedPendulumHoldX-v5": ("InvertedPendulum-v5", "upright_near_x0.5"),
+    "HalfCheetahBackward-v5": ("HalfCheetah-v5", "backward_distance"),
+    "HopperBackward-v5": ("Hopper-v5", "backward_distance"),
+    "Walker2dSpeed1-v5": ("Walker2d-v5", "speed_1"),
+    "SwimmerBackward-v5": ("Swimmer-v5", "backward_distance"),
+    "AntWalkY-v5": ("Ant-v5", "y_distance"),
+    "AntTurn-v5": ("Ant-v5", "turn_in_place"),
+    "HumanoidArmsUp-v5": ("Humanoid-v5", "arms_up_still"),
+    "LunarLanderLeft-v3": ("LunarLander-v3", "left_landing"),
 }
 TAGS = {
     "x_position",
@@ -32,16 +58,39 @@ TAGS = {
     "joint_velocities",
     "goal_distance",
     "time",
+    "y_position",
+    "y_velocity",
+    "yaw",
+    "yaw_rate",
+    "contact",
+    "hand_height",
+    "reach_distance",
+    "crash",
+    "landed",
 }
 ALL = [spec.id for spec in all_tasks()]
 
 
 def test_builtins_are_registered_with_their_family():
-    assert {spec.id: spec.family for spec in all_tasks()} == BUILTIN_IDS
+    builtin = {s.id: s.family for s in all_tasks() if s.family in ("classic", "mujoco", "box2d")}
+    assert builtin == {**BUILTIN_IDS, **{k: BUILTIN_IDS[v[0]] for k, v in NOVEL.items()}}
     for task_id in BUILTIN_IDS:
         spec = get_task(task_id)
         assert spec.id == task_id
         assert spec.env_id == task_id
+        assert spec.native_reward
+        assert spec.get_fitness("native_return")
+
+
+@pytest.mark.parametrize("task_id", NOVEL)
+def test_novel_behaviours_measure_exactly_the_behaviour(task_id):
+    spec = get_task(task_id)
+    base_id, measure = NOVEL[task_id]
+    base = get_task(base_id)
+    assert spec.env_id == base.env_id and spec.fields == base.fields
+    assert spec.fitness[0].name == measure and not spec.native_reward
+    assert "native_return" not in [m.name for m in spec.fitness]
+    assert spec.description != base.description
 
 
 @pytest.mark.parametrize(
@@ -67,7 +116,8 @@ def test_unknown_id_far_from_everything_has_no_suggestion():
 def test_task_modules_do_not_import_the_simulators():
     heavy = "('gymnasium', 'mujoco', 'torch', 'stable_baselines3')"
     code = (
-        "import sys, rewardsmith.envs.classic, rewardsmith.envs.mujoco;"
+        "import sys, rewardsmith.envs.classic, rewardsmith.envs.classic_discrete,"
+        " rewardsmith.envs.mujoco, rewardsmith.envs.box2d;"
         f"bad = [m for m in {heavy} if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -88,7 +138,8 @@ def test_fields_are_documented(task_id):
         assert f.tags <= TAGS, f.tags - TAGS
     tags = set().union(*(f.tags for f in spec.fields))
     assert "time" in tags
-    assert tags & {"x_position", "angle"}  # something to move along or to keep upright
+    # Something to move along, keep upright or reach.
+    assert tags & {"x_position", "angle", "goal_distance", "height"}
     assert spec.description and spec.action_meaning and spec.termination
 
 
@@ -174,3 +225,12 @@ def test_budget_presets_needs_all_three():
     tiny = PPOPreset(10, preset.n_envs, preset.ppo)
     with pytest.raises(ValueError, match="less than one rollout"):
         budget_presets(smoke=tiny, quick=preset, full=preset)
+
+
+@pytest.mark.parametrize("task_id", sorted(RL_ZOO_PPO))
+def test_full_preset_matches_rl_zoo_budget_and_threshold(task_id):
+    spec = get_task(task_id)
+    zoo_return, zoo_steps = RL_ZOO_PPO[task_id]
+    assert spec.preset("full").total_timesteps >= zoo_steps
+    # Success with the native reward must be what the zoo's agent reached, or less.
+    assert spec.get_fitness("native_return").success_threshold <= zoo_return

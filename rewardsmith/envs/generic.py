@@ -1,0 +1,253 @@
+"""Any gymnasium env without an adapter: fields from the observation, source for the prompt.
+
+The fields are the observation's entries: one per key of a ``Dict`` space, one per
+index of a ``Box`` when the user names them (``obs_names``), otherwise the whole vector
+as ``observation``. :func:`env_source` gives the env's step/observation/reward code,
+pruned of comments and docstrings, so an LLM designer can read what the numbers mean
+(the way Eureka shows its envs).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import textwrap
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from rewardsmith.envs import fieldlib as fl
+from rewardsmith.envs.measures import native_step
+from rewardsmith.envs.presets import budget_presets, ppo_kwargs
+from rewardsmith.envs.spec import FitnessMeasure, PPOPreset, StateField, TaskSpec
+
+logger = logging.getLogger(__name__)
+
+#: Methods worth showing a designer, in this order; the rest of the class is left out.
+_SOURCE_METHODS = (
+    "step",
+    "_get_obs",
+    "get_obs",
+    "_get_reward",
+    "compute_reward",
+    "reset_model",
+    "reset",
+    "_is_terminated",
+    "is_healthy",
+    "terminated",
+)
+_MAX_SOURCE_CHARS = 8000
+
+GENERIC_PPO = ppo_kwargs(
+    n_steps=512,
+    batch_size=256,
+    n_epochs=10,
+    gamma=0.99,
+    gae_lambda=0.95,
+    learning_rate=3e-4,
+    clip_range=0.2,
+    ent_coef=0.0,
+    policy_kwargs={"net_arch": [64, 64]},
+)
+
+
+def generic_presets(normalize: bool = True) -> dict[str, PPOPreset]:
+    """Budgets for an env nobody tuned: SB3-default-like PPO on 8 envs."""
+    return budget_presets(
+        smoke=PPOPreset(
+            32_768, 8, GENERIC_PPO, normalize=normalize, eval_episodes=3, checkpoints=5
+        ),
+        quick=PPOPreset(303_104, 8, GENERIC_PPO, normalize=normalize, eval_episodes=5),
+        full=PPOPreset(1_000_000, 8, GENERIC_PPO, normalize=normalize, eval_episodes=10),
+    )
+
+
+def is_gymnasium_id(env_id: str) -> bool:
+    """Whether gymnasium's registry knows ``env_id`` (imports gymnasium)."""
+    import gymnasium as gym
+
+    return env_id in gym.registry
+
+
+def generic_extract(
+    env: Any, obs: Any, action: Any, layout: tuple[tuple[str, Any, tuple[int, ...]], ...]
+) -> dict[str, Any]:
+    """Fields read from the observation by ``layout``: ``(name, key or index, shape)``."""
+    fields: dict[str, Any] = {}
+    for name, where, shape in layout:
+        if name == "time":
+            fields[name] = float(fl.count_step(env, action))
+            continue
+        value = obs[where] if where is not None else obs
+        array = np.asarray(value, dtype=np.float64)
+        fields[name] = float(array.reshape(-1)[0]) if shape == () else array.reshape(shape).copy()
+    return fields
+
+
+def _identifier(text: str) -> str:
+    name = "".join(c if c.isalnum() else "_" for c in str(text).strip().lower()).strip("_")
+    return name if name and not name[0].isdigit() else f"obs_{name}"
+
+
+def observation_layout(
+    space: Any, obs_names: Sequence[str] | Mapping[str, str] | None = None
+) -> tuple[tuple[tuple[str, Any, tuple[int, ...]], ...], list[str]]:
+    """How to read fields from an observation of ``space``, and each field's meaning.
+
+    Args:
+        space: The env's observation space.
+        obs_names: For a flat ``Box``: one name per index (a list), or ``{name: meaning}``
+            in index order.
+    """
+    import gymnasium as gym
+
+    layout: list[tuple[str, Any, tuple[int, ...]]] = []
+    meanings: list[str] = []
+    if isinstance(space, gym.spaces.Dict):
+        for key, sub in space.spaces.items():
+            shape = tuple(int(d) for d in (sub.shape or ()))
+            shape = () if shape in ((), (1,)) else shape
+            layout.append((_identifier(key), key, shape))
+            meanings.append(f"Observation entry {key!r} ({sub}).")
+    elif obs_names:
+        names = list(obs_names)
+        size = int(np.prod(space.shape))
+        if len(names) != size:
+            raise ValueError(f"obs_names has {len(names)} names for an observation of {size}")
+        for index, name in enumerate(names):
+            layout.append((_identifier(name), index, ()))
+            described = obs_names[name] if isinstance(obs_names, Mapping) else ""
+            meanings.append(described or f"Observation index {index}.")
+    else:
+        shape = tuple(int(d) for d in space.shape)
+        layout.append(("observation", None, shape))
+        meanings.append(
+            f"The raw observation vector ({space}); see the env's source for what each index means."
+        )
+    layout.append(("time", None, ()))
+    meanings.append("Steps since the episode started.")
+    return tuple(layout), meanings
+
+
+def describe_action_space(space: Any) -> str:
+    """The action space in words, for the designer."""
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Discrete):
+        return (
+            f"Discrete({space.n}): an integer in [{space.start}, {space.start + space.n - 1}]; "
+            "the reward receives an integer array of shape (n,)."
+        )
+    if isinstance(space, gym.spaces.Box):
+        low, high = float(np.min(space.low)), float(np.max(space.high))
+        return f"Box{tuple(space.shape)}: continuous values in [{low:g}, {high:g}]."
+    return f"{space} (see the env's source)."
+
+
+def generic_task(
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None = None,
+    obs_names: Sequence[str] | Mapping[str, str] | None = None,
+    task_id: str | None = None,
+    description: str = "",
+) -> TaskSpec:
+    """A task for ``env_id`` with fields taken from its observation (makes the env once)."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, **dict(env_kwargs or {}))
+    try:
+        layout, meanings = observation_layout(env.observation_space, obs_names)
+        action_meaning = describe_action_space(env.action_space)
+        spec = env.spec
+        limit = getattr(spec, "max_episode_steps", None)
+        threshold = getattr(spec, "reward_threshold", None)
+        discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    finally:
+        env.close()
+    fields = tuple(
+        StateField(name, shape, "-" if name != "time" else "steps", meaning, frozenset(tags))
+        for (name, _, shape), meaning, tags in zip(
+            layout, meanings, [()] * (len(layout) - 1) + [("time",)], strict=True
+        )
+    )
+    ending = f"it is cut off after {limit} steps" if limit else "there is no step limit"
+    return TaskSpec(
+        id=task_id or env_id,
+        env_id=env_id,
+        description=description or f"Maximise the return of {env_id} (no adapter: generic task).",
+        fields=fields,
+        extract=partial(generic_extract, layout=layout),
+        fitness=(
+            FitnessMeasure(
+                "native_return",
+                "The env's own episode return.",
+                "reward",
+                native_step,
+                "sum",
+                float(threshold) if threshold is not None else 0.0,
+            ),
+        ),
+        presets=generic_presets(normalize=not discrete),
+        action_meaning=action_meaning,
+        termination=f"See the env's source for when episodes end early; {ending}.",
+        env_kwargs=dict(env_kwargs or {}),
+        family="generic",
+    )
+
+
+class _Pruner(ast.NodeTransformer):
+    """Drops docstrings (comments never reach the AST)."""
+
+    def _strip(self, node: Any) -> Any:
+        self.generic_visit(node)
+        body = node.body
+        first = body[0] if body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):  # a docstring
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    visit_FunctionDef = _strip
+    visit_AsyncFunctionDef = _strip
+    visit_ClassDef = _strip
+
+
+def prune_source(source: str) -> str:
+    """``source`` without comments, docstrings or blank lines (it stays valid Python)."""
+    tree = _Pruner().visit(ast.parse(textwrap.dedent(source)))
+    return ast.unparse(tree)
+
+
+def env_source(task: TaskSpec) -> str:
+    """The env's step/observation/reward methods, pruned, for the designer's prompt.
+
+    Empty when the env cannot be made or its source cannot be read (a compiled env).
+    """
+    try:
+        import gymnasium as gym
+
+        env = gym.make(task.env_id, **dict(task.env_kwargs))
+        cls = type(env.unwrapped)
+        env.close()
+    except Exception as exc:  # an env we cannot make has no source to show
+        logger.warning("no source for %s: %s", task.env_id, exc)
+        return ""
+    parts: list[str] = []
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(("gymnasium.core", "builtins")):
+            continue
+        for name in _SOURCE_METHODS:
+            method = klass.__dict__.get(name)
+            if method is None:
+                continue
+            try:
+                parts.append(prune_source(inspect.getsource(method)))
+            except (OSError, TypeError, SyntaxError):
+                continue
+        if parts:
+            break
+    text = f"# {cls.__module__}.{cls.__qualname__}\n" + "\n\n".join(parts) if parts else ""
+    return text[:_MAX_SOURCE_CHARS]

@@ -1,0 +1,402 @@
+"""Custom tasks declared in a TOML (or YAML) file, validated before anything runs.
+
+```toml
+[task]
+id = "CheetahFlip"                    # default: the file's stem
+env = "HalfCheetah-v5"                # a gymnasium id, or "package.module:EnvClass"
+env_kwargs = {}
+description = "Do a back flip."
+adapter = "HalfCheetah-v5"            # optional: start from a built-in task's fields
+obs_names = ["x", "v"]                # optional, no adapter: names of a flat Box's entries
+action_meaning = "..."                # optional
+termination = "..."                   # optional
+native_reward = false                 # whether the env's reward is a baseline for this task
+
+[[fields]]                            # optional extra fields
+name = "torso_pitch"
+expr = "joint_qpos('rooty')"          # over obs, info, action, env, data, model, helpers
+unit = "rad"
+meaning = "Torso pitch."
+tags = ["angle"]
+
+[fitness]
+name = "flip_angle"
+expr = "prev['torso_pitch'] - torso_pitch"   # or function = "package.module:step"
+aggregate = "sum"                     # sum | mean | last | max
+success_threshold = 6.0
+meaning = "Radians rotated backwards."
+
+[presets.quick]                       # optional overrides of the adapter's / generic presets
+total_timesteps = 200000
+ppo = { learning_rate = 1e-3 }
+```
+
+Every problem is one :class:`UserError` that names the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardsmith.envs import taskexpr
+from rewardsmith.envs.generic import generic_task
+from rewardsmith.envs.presets import budget_presets, ppo_kwargs
+from rewardsmith.envs.registry import get_task, register_source
+from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
+from rewardsmith.errors import UserError
+
+_TOP_KEYS = {"task", "fields", "fitness", "presets"}
+_TASK_KEYS = {
+    "id",
+    "env",
+    "env_kwargs",
+    "description",
+    "adapter",
+    "obs_names",
+    "action_meaning",
+    "termination",
+    "family",
+    "native_reward",
+}
+_FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
+_FITNESS_KEYS = {"name", "expr", "function", "aggregate", "success_threshold", "meaning", "unit"}
+_PRESET_KEYS = {"total_timesteps", "n_envs", "normalize", "eval_episodes", "checkpoints", "ppo"}
+
+
+class _Source:
+    """The file's text, for pointing at lines."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.lines = text.splitlines()
+        self.name = name
+
+    def line_of(self, *needles: str) -> int:
+        """The first line holding every needle (1-based; 0 when none does)."""
+        for number, line in enumerate(self.lines, 1):
+            if all(n in line for n in needles if n):
+                return number
+        return 0
+
+    def fail(self, message: str, *needles: str) -> UserError:
+        line = self.line_of(*needles) if needles else 0
+        where = f"{self.name} line {line}" if line else self.name
+        return UserError(f"{where}: {message}")
+
+
+def _parse(text: str, name: str) -> dict[str, Any]:
+    if name.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError:
+            raise UserError(f"{name}: YAML task files need PyYAML; pip install pyyaml") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UserError(f"{name}: malformed YAML: {exc}".splitlines()[0]) from None
+    else:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{name}: malformed TOML: {exc}; fix the syntax there") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{name}: expected tables [task], [fitness] and optional [[fields]]")
+    return data
+
+
+def _check_keys(src: _Source, table: dict[str, Any], known: set[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+            )
+            raise src.fail(f"unknown key {key!r} in {where}{hint}", key)
+
+
+def _resolve_env(src: _Source, env: str, kwargs: dict[str, Any]) -> str:
+    """A gymnasium id for ``env``, registering ``module:Class`` entry points."""
+    import gymnasium as gym
+
+    if ":" in env and "-v" not in env.split(":")[1]:
+        module, _, attr = env.partition(":")
+        try:
+            getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise src.fail(
+                f"env {env!r} cannot be imported ({exc}); check the module path", env
+            ) from None
+        env_id = f"rewardsmith/{attr}-v0"
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=env)
+        return env_id
+    if env not in gym.registry:
+        close = difflib.get_close_matches(env, list(gym.registry), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise src.fail(
+            f"unknown env {env!r}{hint} (a gymnasium id, or 'package.module:EnvClass')", env
+        )
+    return env
+
+
+class FieldError(ValueError):
+    """Evaluating the field ``name`` failed on a real env."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"field {name!r}: {message}")
+        self.name = name
+
+
+class ExprExtractor:
+    """Reads the base task's fields (if any) plus the file's expression fields.
+
+    Args:
+        base: The adapter's extractor, or ``None``.
+        exprs: ``(name, compiled code, shape)`` of each expression field.
+    """
+
+    takes_info = True
+
+    def __init__(self, base: Any, exprs: list[tuple[str, Any, tuple[int, ...]]]) -> None:
+        self.base = base
+        self.exprs = exprs
+
+    def __call__(self, env: Any, obs: Any, action: Any, info: Any = None) -> dict[str, Any]:
+        """Fields of one env after a reset (``action is None``) or a step."""
+        fields = dict(self.base(env, obs, action)) if self.base is not None else {}
+        if action is None:
+            action = np.zeros(env.action_space.shape or (), dtype=np.float64)
+        names = {"obs": obs, "info": info or {}, "action": action, "env": env}
+        names.update(taskexpr.mujoco_helpers(env))
+        for name, code, shape in self.exprs:
+            try:
+                value = np.asarray(taskexpr.evaluate(code, names), dtype=np.float64)
+                fields[name] = float(value) if shape == () else value.reshape(shape).copy()
+            except Exception as exc:
+                raise FieldError(name, f"{type(exc).__name__}: {exc}") from exc
+        return fields
+
+
+class ExprFitness:
+    """A fitness step from an expression over the fields, ``prev`` and ``native``."""
+
+    def __init__(self, code: Any) -> None:
+        self.code = code
+
+    def __call__(self, prev: Any, fields: Any, native: float) -> float:
+        """The per-step fitness term."""
+        return float(taskexpr.evaluate(self.code, {**fields, "prev": prev, "native": native}))
+
+
+def load_task_file(path: str | Path) -> TaskSpec:
+    """Read, validate and register the task declared in ``path``.
+
+    Raises:
+        UserError: The file is missing or any part of it is wrong (one line: where and fix).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"task file {str(path)!r} does not exist; pass the path to a .toml file")
+    return load_task_text(path.read_text(), path.name)
+
+
+def load_task_text(text: str, name: str) -> TaskSpec:
+    """Validate and register the task declared in ``text`` (file name ``name``)."""
+    src = _Source(text, name)
+    data = _parse(text, name)
+    _check_keys(src, data, _TOP_KEYS, "the file's top level")
+    task = data.get("task")
+    if not isinstance(task, dict) or not task.get("env"):
+        raise src.fail('missing [task] table with env = "<gymnasium id or module:Class>"')
+    _check_keys(src, task, _TASK_KEYS, "[task]")
+    if "fitness" not in data or not isinstance(data["fitness"], dict):
+        raise src.fail(
+            'missing [fitness] table; add one with expr = "..." (or function = '
+            '"module:function"), aggregate and success_threshold'
+        )
+    kwargs = dict(task.get("env_kwargs") or {})
+    env_id = _resolve_env(src, str(task["env"]), kwargs)
+    base = _base_task(src, task, env_id, kwargs)
+    exprs, extra_fields = _expression_fields(src, data.get("fields") or [], base)
+    fitness = _fitness(
+        src, data["fitness"], {f.name for f in base.fields} | {f.name for f in extra_fields}
+    )
+    spec = replace(
+        base,
+        id=str(task.get("id") or Path(name).stem),
+        env_id=env_id,
+        env_kwargs=kwargs,
+        description=str(task.get("description") or base.description),
+        fields=(*base.fields, *extra_fields),
+        extract=ExprExtractor(base.extract, exprs) if exprs else base.extract,
+        fitness=(fitness, *[m for m in base.fitness if m.name != fitness.name]),
+        presets=_presets(src, data.get("presets") or {}, base.presets),
+        action_meaning=str(task.get("action_meaning") or base.action_meaning),
+        termination=str(task.get("termination") or base.termination),
+        family=str(task.get("family") or "custom"),
+        native_reward=bool(task.get("native_reward", base.native_reward)),
+    )
+    _try_rollout(src, spec, data)
+    return register_source(spec, text, name)
+
+
+def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str, Any]) -> TaskSpec:
+    adapter = task.get("adapter")
+    if adapter:
+        try:
+            return get_task(str(adapter))
+        except UserError as exc:
+            raise src.fail(f"adapter: {exc}", str(adapter)) from None
+    try:
+        return generic_task(env_id, kwargs, task.get("obs_names"))
+    except ValueError as exc:
+        raise src.fail(
+            f"obs_names: {exc}; give one name per observation entry", "obs_names"
+        ) from None
+
+
+def _expression_fields(
+    src: _Source, entries: list[Any], base: TaskSpec
+) -> tuple[list[tuple[str, Any, tuple[int, ...]]], list[StateField]]:
+    taken = {f.name for f in base.fields} | {"action"}
+    exprs, fields = [], []
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("expr"):
+            raise src.fail(
+                'every [[fields]] entry needs name = "..." and expr = "..."', "[[fields]]"
+            )
+        _check_keys(src, entry, _FIELD_KEYS, f"field {entry['name']!r}")
+        name, expr = str(entry["name"]), str(entry["expr"])
+        if not name.isidentifier() or name in taken:
+            raise src.fail(
+                f"field name {name!r} must be a new Python identifier (not {sorted(taken)[:5]}...)",
+                name,
+            )
+        try:
+            code = taskexpr.compile_expr(expr, taskexpr.FIELD_NAMES | set(taskexpr.HELPERS))
+        except taskexpr.ExprError as exc:
+            raise src.fail(f"field {name!r}: {exc}", expr) from None
+        shape = tuple(int(d) for d in entry.get("shape", ()))
+        exprs.append((name, code, shape))
+        meaning = str(entry.get("meaning") or f"{expr}.")
+        fields.append(
+            StateField(
+                name,
+                shape,
+                str(entry.get("unit") or "-"),
+                meaning if meaning.endswith(".") else meaning + ".",
+                frozenset(entry.get("tags") or ()),
+            )
+        )
+        taken.add(name)
+    return exprs, fields
+
+
+def _fitness(src: _Source, table: dict[str, Any], names: set[str]) -> FitnessMeasure:
+    _check_keys(src, table, _FITNESS_KEYS, "[fitness]")
+    aggregate = str(table.get("aggregate", "sum"))
+    if aggregate not in ("sum", "mean", "last", "max"):
+        raise src.fail(f"aggregate {aggregate!r} must be sum, mean, last or max", "aggregate")
+    if "success_threshold" not in table:
+        raise src.fail(
+            "[fitness] needs success_threshold = <number> (the episode value of success)",
+            "[fitness]",
+        )
+    if table.get("function"):
+        target = str(table["function"])
+        module, _, attr = target.partition(":")
+        try:
+            step = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise src.fail(
+                f"fitness function {target!r} cannot be imported ({exc})", target
+            ) from None
+    elif table.get("expr"):
+        try:
+            step = ExprFitness(
+                taskexpr.compile_expr(str(table["expr"]), names | {"prev", "native"})
+            )
+        except taskexpr.ExprError as exc:
+            raise src.fail(f"fitness: {exc}", str(table["expr"])) from None
+    else:
+        raise src.fail('[fitness] needs expr = "..." or function = "module:function"', "[fitness]")
+    name = str(table.get("name") or "fitness")
+    if not re.fullmatch(r"[a-z][a-z0-9_.]*", name):
+        raise src.fail(f"fitness name {name!r} must be lower case letters, digits, _ or .", name)
+    return FitnessMeasure(
+        name,
+        str(
+            table.get("meaning")
+            or f"Episode {aggregate} of {table.get('expr') or table.get('function')}."
+        ),
+        str(table.get("unit") or "-"),
+        step,
+        aggregate,  # type: ignore[arg-type]
+        float(table["success_threshold"]),
+    )
+
+
+def _presets(src: _Source, table: dict[str, Any], base: Any) -> dict[str, PPOPreset]:
+    _check_keys(src, table, set(BUDGET_NAMES), "[presets]")
+    out = {}
+    for budget in BUDGET_NAMES:
+        preset = base[budget]
+        override = dict(table.get(budget) or {})
+        _check_keys(src, override, _PRESET_KEYS, f"[presets.{budget}]")
+        try:
+            ppo = ppo_kwargs(preset.ppo, **dict(override.pop("ppo", {})))
+        except ValueError as exc:
+            raise src.fail(f"[presets.{budget}] ppo: {exc}", f"presets.{budget}") from None
+        out[budget] = replace(preset, ppo=ppo, **override)
+    try:
+        return budget_presets(**out)
+    except ValueError as exc:
+        raise src.fail(f"[presets]: {exc}", "presets") from None
+
+
+def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
+    """Make the env, check helper names against the model, and read fields for two steps."""
+    import gymnasium as gym
+
+    from rewardsmith.envs.wrapper import TaskWrapper
+
+    env = TaskWrapper(
+        gym.make(spec.env_id, **dict(spec.env_kwargs)), spec, spec.fitness[0], "sparse"
+    )
+    try:
+        model = getattr(env.unwrapped, "model", None)
+        for entry in data.get("fields") or []:
+            for helper, name in taskexpr.helper_calls(str(entry["expr"])):
+                kind = taskexpr.HELPERS[helper][0]
+                if model is None:
+                    raise src.fail(
+                        f"{helper}() needs a MuJoCo env; {spec.env_id} is not one", helper
+                    )
+                known = taskexpr.mujoco_names(model, kind)
+                if name not in known:
+                    close = difflib.get_close_matches(name, known, n=1)
+                    fix = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+                    raise src.fail(f"unknown {kind} name {name!r} in {helper}(); {fix}", name)
+        try:
+            env.reset(seed=0)
+            env.step(env.action_space.sample())
+        except FieldError as exc:
+            raise src.fail(
+                f"{exc}; check its expression and shape (declare shape = [..] for a vector)",
+                f'"{exc.name}"',
+            ) from None
+        except Exception as exc:
+            raise src.fail(
+                f"evaluating the fields or fitness on a real step failed: "
+                f"{type(exc).__name__}: {exc}; fix the expression it names"
+            ) from None
+    finally:
+        env.close()

@@ -1,0 +1,28 @@
+"""`rewardsmith tasks` for the new tasks, task files and generic envs."""
+
+from pathlib import Path
+
+from tests.envs.test_envs_taskfile import GOOD
+from tests.helpers import run_cli
+
+
+def test_describe_a_novel_task_and_a_task_file(tmp_path: Path) -> None:
+    result = run_cli(["tasks", "--describe", "AntTurn-v5"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for word in ("yaw_rate", "foot_contact_forces", "turn_in_place", "up_vector"):
+        assert word in result.stdout
+    path = tmp_path / "flip.toml"
+    path.write_text(GOOD)
+    result = run_cli(["tasks", "--task-file", str(path)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nose_height" in result.stdout and "flip" in result.stdout
+    assert "def step" in result.stdout  # the env source the prompt carries
+
+
+def test_a_bad_task_file_is_one_line_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace("geom_pos('head')", "geom_pos('haed')"))
+    result = run_cli(["tasks", "--task-file", str(path)], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.toml line 9: unknown geom name 'haed'" in result.stderr
+    assert "Traceback" not in result.stderr

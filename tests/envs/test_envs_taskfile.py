@@ -1,0 +1,158 @@
+"""Task files: a valid file becomes a task the worker can rebuild; bad files fail clearly."""
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from rewardsmith.envs.generic import env_source, generic_task
+from rewardsmith.envs.registry import (
+    get_task,
+    register_from_job,
+    resolve_task,
+    task_job_fields,
+)
+from rewardsmith.envs.taskfile import load_task_file, load_task_text
+from rewardsmith.envs.wrapper import make_task_env
+from rewardsmith.errors import UserError
+
+GOOD = """\
+[task]
+id = "CheetahPitchTest"
+env = "HalfCheetah-v5"
+adapter = "HalfCheetah-v5"
+description = "Flip over backwards."
+
+[[fields]]
+name = "nose_height"
+expr = "geom_pos('head')[2]"
+unit = "m"
+meaning = "Height of the head geom"
+tags = ["height"]
+
+[[fields]]
+name = "pitch_from_joint"
+expr = "joint_qpos('rooty')"
+unit = "rad"
+
+[fitness]
+name = "flip"
+expr = "prev['pitch_from_joint'] - pitch_from_joint"
+aggregate = "sum"
+success_threshold = 6.28
+meaning = "Radians rotated backwards."
+
+[presets.smoke]
+total_timesteps = 8192
+ppo = { learning_rate = 1e-3 }
+"""
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes MUJOCO_LOG.TXT into the cwd
+
+
+def test_a_valid_file_adds_fields_fitness_and_presets(tmp_path):
+    path = tmp_path / "flip.toml"
+    path.write_text(GOOD)
+    spec = load_task_file(path)
+    assert spec.id == "CheetahPitchTest" and get_task(spec.id) is spec
+    names = [f.name for f in spec.fields]
+    assert names[-2:] == ["nose_height", "pitch_from_joint"] and "x_velocity" in names
+    assert spec.fitness[0].name == "flip" and spec.fitness[0].success_threshold == 6.28
+    assert spec.preset("smoke").total_timesteps == 8192
+    assert spec.preset("smoke").ppo["learning_rate"] == 1e-3
+    env = make_task_env(spec, reward_mode="sparse")
+    _, info = env.reset(seed=0)
+    before = info["fields"]
+    assert before["pitch_from_joint"] == before["torso_angle"]
+    _, reward, *_, info = env.step(env.action_space.sample())
+    after = info["fields"]
+    assert reward == pytest.approx(before["pitch_from_joint"] - after["pitch_from_joint"])
+    assert isinstance(after["nose_height"], float)
+    env.close()
+
+
+def test_the_worker_rebuilds_the_task_from_the_job(tmp_path):
+    spec = load_task_text(GOOD.replace("CheetahPitchTest", "CheetahJobTest"), "job.toml")
+    fields = task_job_fields(spec)
+    job = json.loads(json.dumps({"kind": "train", "task": spec.id, **fields}))
+    from rewardsmith.envs import registry
+
+    registry._REGISTRY.pop(spec.id)  # as in a fresh worker process
+    register_from_job(job)
+    assert get_task(spec.id).fitness[0].name == "flip"
+    assert task_job_fields(get_task("CartPole-v1")) == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        (('env = "HalfCheetah-v5"', 'env = "HalfCheeta-v5"'), 3, ["unknown env", "HalfCheetah-v5"]),
+        (("geom_pos('head')", "geom_pos('haed')"), 9, ["unknown geom name 'haed'", "'head'"]),
+        (("joint_qpos('rooty')", "joint_qpos('rooty'"), 16, ["malformed expression"]),
+        (
+            ("prev['pitch_from_joint']", "prev['pitch_from_joint'] + pich"),
+            21,
+            ["unknown name 'pich'"],
+        ),
+        (('aggregate = "sum"', 'aggregate = "median"'), 22, ["aggregate 'median'"]),
+        (("tags = [", "tagz = ["), 12, ["unknown key 'tagz'", "'tags'"]),
+    ],
+)
+def test_bad_files_fail_with_the_line_and_the_fix(change, line, words):
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    with pytest.raises(UserError) as err:
+        load_task_text(text, "bad.toml")
+    message = str(err.value)
+    assert message.startswith(f"bad.toml line {line}:"), message
+    for word in words:
+        assert word in message, message
+    assert "\n" not in message
+
+
+def test_missing_fitness_and_missing_file():
+    text = GOOD[: GOOD.index("[fitness]")]
+    with pytest.raises(UserError, match=r"missing \[fitness\] table; add one"):
+        load_task_text(text, "nofit.toml")
+    with pytest.raises(UserError, match="does not exist"):
+        load_task_file("nowhere.toml")
+    with pytest.raises(UserError, match="malformed TOML"):
+        load_task_text("[task\nenv = 1", "broken.toml")
+    with pytest.raises(UserError, match="no task given"):
+        resolve_task(None, None)
+
+
+def test_generic_task_from_observation_names_and_yaml():
+    pytest.importorskip("yaml")  # PyYAML comes with litellm and ray, not on its own
+    text = textwrap.dedent(
+        """\
+        task:
+          id: PendulumNamedTest
+          env: Pendulum-v1
+          obs_names: [cos_theta, sin_theta, theta_dot]
+        fitness:
+          expr: "cos_theta"
+          aggregate: mean
+          success_threshold: 0.8
+        """
+    )
+    spec = load_task_text(text, "pendulum.yaml")
+    assert [f.name for f in spec.fields] == ["cos_theta", "sin_theta", "theta_dot", "time"]
+    env = make_task_env(spec, reward_mode="sparse")
+    obs, info = env.reset(seed=0)
+    assert np.allclose([info["fields"][n] for n in ("cos_theta", "sin_theta", "theta_dot")], obs)
+    env.close()
+
+
+def test_any_gymnasium_env_gets_a_generic_task_with_its_source():
+    spec = get_task("CliffWalking-v1")
+    assert spec.family == "generic" and [f.name for f in spec.fields] == ["observation", "time"]
+    assert "Discrete(4)" in spec.action_meaning
+    spec = generic_task("Acrobot-v1", task_id="AcrobotGenericTest")
+    source = env_source(spec)
+    assert "def step(self, a)" in source and "#" not in source.split("\n", 1)[1]
+    assert '"""' not in source
