@@ -157,7 +157,8 @@ def test_every_built_in_extractor_exports_and_reads_the_same_fields(
     import gymnasium as gym
 
     monkeypatch.chdir(tmp_path)  # MuJoCo writes its log into the cwd
-    for spec in all_tasks():
+    # Tasks other tests registered from task files (expression extractors) are not built in.
+    for spec in [t for t in all_tasks() if t.family not in ("custom", "generic")]:
         source, name = extractor_source(spec.extract)
         namespace: dict = {"__name__": f"exported_{name}"}
         exec(compile(source, f"<{spec.id}>", "exec"), namespace)

@@ -378,7 +378,9 @@ class _WorkerKiller(threading.Thread):
 
 @pytest.mark.slow
 def test_killed_workers_are_retried_once_then_marked_failed(tmp_path: Path) -> None:
+    # --search full: every candidate trains whole, so the kills land where the test expects.
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "4000", "--eval-seeds", "0"]
+    args += ["--search", "full"]
     args += ["--samples", "2", "--iterations", "1", "--workers", "1", "--out", "runs"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "rewardsmith.cli", *args],
@@ -447,6 +449,7 @@ def test_sigkill_during_design_resumes_without_asking_again(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_sigkill_during_training_and_final_evaluation_resumes_exactly(tmp_path: Path) -> None:
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "2000", "--eval-seeds", "1"]
+    args += ["--search", "full"]
     args += ["--samples", "2", "--iterations", "1", "--workers", "1", "--out", "runs"]
     proc = _spawn(args, tmp_path)
     runs = tmp_path / "runs"

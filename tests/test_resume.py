@@ -50,6 +50,8 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "1",
         "--eval-seeds",
         "0",
+        "--search",
+        "full",
         "--out",
         "runs",
     ]

@@ -73,6 +73,24 @@ class Designer(Protocol):
         ...
 
 
+_ENV_SOURCES: dict[str, str] = {}
+
+
+def _env_source(task: Any) -> str:
+    """The env's own step/observation code, for tasks without a built-in adapter.
+
+    Built-in tasks describe every field; a generic env or a task file may leave meaning in
+    the env's code, so the prompt carries it (pruned), the way Eureka shows its envs.
+    """
+    if task.family not in ("generic", "custom"):
+        return ""
+    if task.id not in _ENV_SOURCES:
+        from rewardsmith.envs.generic import env_source
+
+        _ENV_SOURCES[task.id] = env_source(task)
+    return _ENV_SOURCES[task.id]
+
+
 def task_prompt_values(ctx: DesignContext) -> dict[str, Any]:
     """Template values that describe the task (shared by the designer and the reviewer)."""
     task = ctx.task
@@ -98,6 +116,7 @@ def task_prompt_values(ctx: DesignContext) -> dict[str, Any]:
         "fitness_meaning": ctx.fitness.meaning,
         "fitness_unit": ctx.fitness.unit,
         "example_params": ", ".join(example),
+        "env_source": _env_source(task),
     }
 
 

@@ -4,8 +4,9 @@ Order of work, each step written to the run folder before the next so ``resume``
 up exactly where an interruption left it:
 
 1. Candidates the critic rejected, or whose ``fitness.json`` exists, need nothing.
-2. Twins (identical normalised code, or a STARC distance under the threshold on the
-   shared transitions) follow the first candidate of their group and inherit its result.
+2. Twins (identical normalised code, or, unless ``--search full``, a STARC distance under
+   the threshold on the shared transitions) follow the first candidate of their group
+   and inherit its result.
 3. The rest train rung by rung (``--search halving``, the default) or for the whole
    budget at once (``--search full``, the Eureka protocol). Every finished rung job leaves
    ``rung.json`` in the candidate's folder beside its checkpoint; the next rung continues
@@ -153,10 +154,17 @@ class TrainingPhase:
         path = self.store.cand_dir(index, entry.slot) / "rung.json"
         return read_json(path) if path.exists() else None
 
+    def _finish(self, index: int, slot: int, result: CandidateResult) -> None:
+        """Mark a candidate trained (``fitness.json``) the moment its result is final."""
+        write_json(self.store.cand_dir(index, slot) / "fitness.json", result.to_json())
+
     def _run_rung(
-        self, index: int, rung: int, steps: int, entries: list[Entry]
+        self, index: int, rung: int, steps: int, entries: list[Entry], last: bool
     ) -> dict[int, CandidateResult]:
-        """Train ``entries`` up to ``steps``; reuse rung results already on disk."""
+        """Train ``entries`` up to ``steps``; reuse rung results already on disk.
+
+        A failed training, or any training of the ``last`` rung, is final at once.
+        """
         done: dict[int, CandidateResult] = {}
         jobs: list[Job] = []
         by_key: dict[str, Entry] = {}
@@ -181,6 +189,8 @@ class TrainingPhase:
                 {"rung": rung, "steps": steps, **_rung_note(outcome), "result": result.to_json()},
             )
             done[entry.slot] = result
+            if last or result.status != "ok":
+                self._finish(index, entry.slot, result)
             self.callbacks.on_training_done(job.key, result)
         return done
 
@@ -200,7 +210,7 @@ class TrainingPhase:
             rungs = plan_rungs(total, len(entries), self.config.eta, rollout)
         alive = list(entries)
         for rung, steps in enumerate(rungs):
-            results = self._run_rung(index, rung, steps, alive)
+            results = self._run_rung(index, rung, steps, alive, rung == len(rungs) - 1)
             trained = [e for e in alive if results[e.slot].status == "ok"]
             for entry in alive:
                 if results[entry.slot].status != "ok":
@@ -252,9 +262,9 @@ class TrainingPhase:
         # Conservative: only a task that says its episodes never end early ignores shifts.
         ending = self.task.termination.lower()
         fixed_length = not ending or "never end" in ending
-        twins = find_twins(
-            [e.candidate.id for e in passed], [e.sample for e in passed], fixed_length
-        )
+        # --search full is the Eureka protocol: only identical code is trained once.
+        samples = [e.sample if self.config.search == "halving" else None for e in passed]
+        twins = find_twins([e.candidate.id for e in passed], samples, fixed_length)
         leaders = [e for i, e in enumerate(passed) if i not in twins]
         todo: list[Entry] = []
         for entry in leaders:
@@ -268,7 +278,8 @@ class TrainingPhase:
                 f"{len(twins)} candidate(s) duplicate another and will not train"
             )
         for slot, result in self.train(index, todo).items():
-            write_json(self.store.cand_dir(index, slot) / "fitness.json", result.to_json())
+            if not (self.store.cand_dir(index, slot) / "fitness.json").exists():
+                self._finish(index, slot, result)  # pruned, or stopped by --first-success
             results[slot] = result
         for i, twin in twins.items():
             entry, leader = passed[i], passed[twin.of]

@@ -38,6 +38,10 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+#: A task file's copy inside the run folder.
+TASK_FILE_COPY = "task.toml"
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -351,6 +355,11 @@ def synthesize(
         store = RunStore.create(Path(config.out), _make_run_id(config.env or spec.id))
     except UserError as exc:
         _fail(str(exc))
+    if config.task_file:
+        from rewardsmith.store import write_atomic
+
+        # The run keeps the task as it was: resume reads this copy, not a since-edited file.
+        write_atomic(store.root / TASK_FILE_COPY, Path(config.task_file).read_text())
     store.write_run(
         {
             "config": config.to_json(),
@@ -398,6 +407,8 @@ def resume(
             )
         try:
             config = SynthConfig.from_json(saved)
+            if config.task_file and (store.root / TASK_FILE_COPY).is_file():
+                config.task_file = str(store.root / TASK_FILE_COPY)
             config.validate()
         except (TypeError, ValueError) as exc:
             raise UserError(
