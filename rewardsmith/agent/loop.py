@@ -140,6 +140,40 @@ class SynthesisLoop:
         self.train_limits = Limits.for_training(self._training_seconds())
         self.reached_success = False
 
+    @classmethod
+    def from_config(
+        cls,
+        config: SynthConfig,
+        store: RunStore,
+        executor: Executor,
+        callbacks: LoopCallbacks | None = None,
+    ) -> SynthesisLoop:
+        """The loop with the designer (and ``--llm-critic`` reviewer) its config asks for."""
+        from rewardsmith.agent.designer import make_designer
+
+        designer = make_designer(
+            config.model,
+            config.api_base,
+            config.temperature,
+            timeout=config.llm_timeout,
+            max_retries=config.llm_retries,
+            backoff_base=config.llm_backoff,
+        )
+        reviewer = None
+        if config.llm_critic:
+            from rewardsmith.agent.llm import ChatModel
+            from rewardsmith.agent.llm_review import LLMReviewer
+
+            chat = ChatModel(
+                config.model or "",
+                api_base=config.api_base,
+                timeout=config.llm_timeout,
+                max_retries=config.llm_retries,
+                backoff_base=config.llm_backoff,
+            )
+            reviewer = LLMReviewer(chat)
+        return cls(config, store, designer, executor, callbacks, reviewer)
+
     def _training_seconds(self) -> float:
         # Generous: a slow machine at ~300 steps/s, plus evaluation, plus start-up.
         return 120.0 + self.preset.total_timesteps / 300.0 * 2.0

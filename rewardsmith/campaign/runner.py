@@ -65,31 +65,9 @@ def default_loop(
     config: SynthConfig, store: RunStore, executor: Executor, callbacks: LoopCallbacks
 ) -> Any:
     """The synthesis loop of one cell, with the designer (and reviewer) its config asks for."""
-    from rewardsmith.agent.designer import make_designer
     from rewardsmith.agent.loop import SynthesisLoop
 
-    designer = make_designer(
-        config.model,
-        config.api_base,
-        config.temperature,
-        timeout=config.llm_timeout,
-        max_retries=config.llm_retries,
-        backoff_base=config.llm_backoff,
-    )
-    reviewer = None
-    if config.llm_critic:
-        from rewardsmith.agent.llm import ChatModel
-        from rewardsmith.agent.llm_review import LLMReviewer
-
-        chat = ChatModel(
-            config.model or "",
-            api_base=config.api_base,
-            timeout=config.llm_timeout,
-            max_retries=config.llm_retries,
-            backoff_base=config.llm_backoff,
-        )
-        reviewer = LLMReviewer(chat)
-    return SynthesisLoop(config, store, designer, executor, callbacks, reviewer)
+    return SynthesisLoop.from_config(config, store, executor, callbacks)
 
 
 def make_campaign_executor(spec: CampaignSpec) -> Executor:

@@ -67,34 +67,11 @@ def _make_run_id(env: str) -> str:
 
 
 def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
-    from rewardsmith.agent.designer import make_designer
     from rewardsmith.agent.loop import SynthesisLoop
     from rewardsmith.train.executor import make_executor
 
-    designer = make_designer(
-        config.model,
-        config.api_base,
-        config.temperature,
-        timeout=config.llm_timeout,
-        max_retries=config.llm_retries,
-        backoff_base=config.llm_backoff,
-    )
-    reviewer = None
-    if config.llm_critic:
-        from rewardsmith.agent.llm import ChatModel
-        from rewardsmith.agent.llm_review import LLMReviewer
-
-        chat = ChatModel(
-            config.model or "",
-            api_base=config.api_base,
-            timeout=config.llm_timeout,
-            max_retries=config.llm_retries,
-            backoff_base=config.llm_backoff,
-        )
-        reviewer = LLMReviewer(chat)
-
     executor = make_executor(config, cache_root=store.root.parent / ".cache")
-    return SynthesisLoop(config, store, designer, executor, _ConsoleProgress(), reviewer)
+    return SynthesisLoop.from_config(config, store, executor, _ConsoleProgress())
 
 
 class _ConsoleProgress:
