@@ -17,9 +17,7 @@ from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import register
 from rewardsmith.envs.spec import Fields, FitnessMeasure, PPOPreset, StateField, TaskSpec
 
-
-def _field(name: str, unit: str, meaning: str, *tags: str) -> StateField:
-    return StateField(name, (), unit, meaning, frozenset(tags))
+_field = StateField.of
 
 
 # ---------------------------------------------------------------------------- Acrobot-v1

@@ -20,11 +20,7 @@ from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import register
 from rewardsmith.envs.spec import Fields, FitnessMeasure, PPOPreset, StateField, TaskSpec
 
-
-def _field(
-    name: str, unit: str, meaning: str, *tags: str, shape: tuple[int, ...] = ()
-) -> StateField:
-    return StateField(name, shape, unit, meaning, frozenset(tags))
+_field = StateField.of
 
 
 def half_cheetah_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:

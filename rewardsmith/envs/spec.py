@@ -42,6 +42,13 @@ class StateField:
     meaning: str
     tags: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(
+        cls, name: str, unit: str, meaning: str, *tags: str, shape: tuple[int, ...] = ()
+    ) -> StateField:
+        """The compact form task modules declare fields in: tags as trailing arguments."""
+        return cls(name, shape, unit, meaning, frozenset(tags))
+
 
 @dataclass(frozen=True)
 class FitnessMeasure:
