@@ -229,7 +229,8 @@ def record(
                     break
                 episodes += 1
                 obs, _ = env.reset(seed=seed + episodes)
-                grab()
+                if len(frames) < want:  # the step's own frame may already have been the last
+                    grab()
     finally:
         env.close()
     return frames, fps, episodes, returns
