@@ -166,14 +166,23 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "hns_suite"))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    rows = []
+    results = Path(args.out) / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    # Rows are saved after every task, so a suite of hours keeps what it finished and a
+    # rerun with the same --out skips those tasks.
+    rows = json.loads(results.read_text()) if results.exists() else []
+    done = {row["task"] for row in rows}
+    for row in rows:
+        if row["task"] in args.tasks:
+            print(table(row), flush=True)
     for task_id in args.tasks:
-        row = run_task(task_id, args, rng)
+        if task_id in done:
+            continue
+        # Each task bootstraps from its own stream: a resumed suite gives the same numbers.
+        row = run_task(task_id, args, np.random.default_rng(list(task_id.encode())))
         rows.append(row)
         print(table(row), flush=True)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "results.json").write_text(json.dumps(rows, indent=2))
+        results.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

@@ -259,9 +259,7 @@ class TrainingPhase:
             passed.append(
                 Entry(slot.slot, slot.candidate, slot.report.dynamic.get("reward_sample"))
             )
-        # Conservative: only a task that says its episodes never end early ignores shifts.
-        ending = self.task.termination.lower()
-        fixed_length = not ending or "never end" in ending
+        fixed_length = not self.task.ends_early
         # --search full is the Eureka protocol: only identical code is trained once.
         samples = [e.sample if self.config.search == "halving" else None for e in passed]
         twins = find_twins([e.candidate.id for e in passed], samples, fixed_length)

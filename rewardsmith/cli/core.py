@@ -436,7 +436,8 @@ def _read_reward_file(path: Path) -> str:
 @app.command()
 def check(
     reward_file: Path = typer.Argument(..., help="Python file defining compute_reward."),
-    env: str = typer.Option(..., "--env", help="Task id the reward is written for."),
+    env: str = typer.Option(None, "--env", help="Task id the reward is written for."),
+    task_file: str = typer.Option(None, "--task-file", help="TOML file declaring the task."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Run the critic alone on a reward file: every problem, or a pass."""
@@ -444,18 +445,21 @@ def check(
 
     from rewardsmith.agent.candidate import RewardCandidate
     from rewardsmith.agent.critic import Critic
-    from rewardsmith.envs.registry import get_task
+    from rewardsmith.envs.registry import resolve_task, task_job_fields
     from rewardsmith.sandbox.runner import Limits
     from rewardsmith.train.jobs import run_job
 
     try:
-        spec = get_task(env)
+        spec = resolve_task(env, task_file)
         source = _read_reward_file(reward_file)
     except UserError as exc:
         _fail(str(exc))
     preset = spec.preset("smoke")
     with tempfile.TemporaryDirectory(prefix="rewardsmith-check-") as tmp:
-        job = {"kind": "probe", "task": spec.id, "seed": seed, "n_envs": preset.n_envs, "steps": 64}
+        job = {
+            "kind": "probe", "task": spec.id, **task_job_fields(spec),
+            "seed": seed, "n_envs": preset.n_envs, "steps": 64,
+        }  # fmt: skip
         outcome = run_job(job, Limits.for_training(300.0), keep_dir=Path(tmp))
         if not outcome.ok:
             _fail(f"could not roll out {spec.env_id}: {outcome.error}", 1)

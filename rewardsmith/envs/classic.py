@@ -220,6 +220,7 @@ PENDULUM = TaskSpec(
     ),
     action_meaning="Box(1): torque on the joint in [-2, 2] N m (+ turns toward + angle).",
     termination="Episodes never end early; they are cut off after 200 steps.",
+    ends_early=False,
     family="classic",
 )
 

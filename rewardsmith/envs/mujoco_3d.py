@@ -377,6 +377,7 @@ HUMANOID_STANDUP = TaskSpec(
     ),
     action_meaning="Box(17): torques in [-0.4, 0.4] on the joints, in joint_angles' order.",
     termination="Episodes never end early; they are cut off after 1000 steps (15 s).",
+    ends_early=False,
     family="mujoco",
 )
 

@@ -160,6 +160,7 @@ REACHER = TaskSpec(
     ),
     action_meaning="Box(2): torques in [-1, 1] on the shoulder and elbow.",
     termination="Episodes never end early; they are cut off after 50 steps (1 s).",
+    ends_early=False,
     family="mujoco",
 )
 
@@ -226,6 +227,7 @@ PUSHER = TaskSpec(
     ),
     action_meaning="Box(7): torques in [-2, 2] on the arm joints, in joint_angles' order.",
     termination="Episodes never end early; they are cut off after 100 steps (5 s).",
+    ends_early=False,
     family="mujoco",
 )
 

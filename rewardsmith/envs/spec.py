@@ -109,6 +109,11 @@ class TaskSpec:
         presets: ``smoke`` / ``quick`` / ``full`` budgets.
         action_meaning: What the action vector does, for the designer.
         termination: When episodes end early, for the designer ("" when they never do).
+        ends_early: Whether an episode can end before its time limit. A task whose episodes
+            all have the same length is indifferent to a constant added to every step,
+            so deduplication may treat shifted rewards as twins; where episodes can end
+            early a constant is a survival bonus or penalty and changes the optimum.
+            ``True`` is the safe default for an env nobody has declared.
         native_reward: Whether the env's own reward is a meaningful baseline.
         env_kwargs: Extra keyword arguments for ``gymnasium.make``.
         family: ``"classic"``, ``"mujoco"`` or ``"box2d"``.
@@ -123,6 +128,7 @@ class TaskSpec:
     presets: Mapping[str, PPOPreset]
     action_meaning: str
     termination: str = ""
+    ends_early: bool = True
     native_reward: bool = True
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     family: str = "classic"

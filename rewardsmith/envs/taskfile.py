@@ -10,6 +10,8 @@ adapter = "HalfCheetah-v5"            # optional: start from a built-in task's f
 obs_names = ["x", "v"]                # optional, no adapter: names of a flat Box's entries
 action_meaning = "..."                # optional
 termination = "..."                   # optional
+ends_early = true                     # can an episode end before its time limit? (default:
+                                      # the adapter's, else true; false is checked on a rollout)
 native_reward = false                 # whether the env's reward is a baseline for this task
 
 [[fields]]                            # optional extra fields
@@ -62,9 +64,12 @@ _TASK_KEYS = {
     "obs_names",
     "action_meaning",
     "termination",
+    "ends_early",
     "family",
     "native_reward",
 }
+#: Random steps a task file declaring ``ends_early = false`` is checked for.
+_ENDS_EARLY_PROBE_STEPS = 200
 _FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
 _FITNESS_KEYS = {"name", "expr", "function", "aggregate", "success_threshold", "meaning", "unit"}
 _PRESET_KEYS = {"total_timesteps", "n_envs", "normalize", "eval_episodes", "checkpoints", "ppo"}
@@ -241,11 +246,19 @@ def load_task_text(text: str, name: str) -> TaskSpec:
         presets=_presets(src, data.get("presets") or {}, base.presets),
         action_meaning=str(task.get("action_meaning") or base.action_meaning),
         termination=str(task.get("termination") or base.termination),
+        ends_early=_flag(src, task, "ends_early", base.ends_early),
         family=str(task.get("family") or "custom"),
-        native_reward=bool(task.get("native_reward", base.native_reward)),
+        native_reward=_flag(src, task, "native_reward", base.native_reward),
     )
     _try_rollout(src, spec, data)
     return register_source(spec, text, name)
+
+
+def _flag(src: _Source, task: dict[str, Any], key: str, default: bool) -> bool:
+    value = task.get(key, default)
+    if not isinstance(value, bool):
+        raise src.fail(f"{key} must be true or false, got {value!r}", key)
+    return value
 
 
 def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str, Any]) -> TaskSpec:
@@ -387,7 +400,23 @@ def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
                     raise src.fail(f"unknown {kind} name {name!r} in {helper}(); {fix}", name)
         try:
             env.reset(seed=0)
-            env.step(env.action_space.sample())
+            env.action_space.seed(0)
+            _, _, terminated, _, _ = env.step(env.action_space.sample())
+            if not spec.ends_early:
+                # Random play ends the episodes of most envs that can end early; a
+                # wrong ``false`` would let deduplication merge rewards that differ.
+                for _ in range(_ENDS_EARLY_PROBE_STEPS):
+                    if terminated:
+                        raise src.fail(
+                            "ends_early = false, but a random-action episode ended early "
+                            "(terminated); set ends_early = true",
+                            "ends_early",
+                        )
+                    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                    if truncated:
+                        break
+        except UserError:
+            raise
         except FieldError as exc:
             raise src.fail(
                 f"{exc}; check its expression and shape (declare shape = [..] for a vector)",

@@ -92,6 +92,7 @@ CHEETAH = TaskSpec(
     presets=_PRESETS,
     action_meaning="Box(6): torques in [-1, 1].",
     termination="Episodes never end early; they are cut off after 1000 steps.",
+    ends_early=False,
 )
 
 REACHER = TaskSpec(

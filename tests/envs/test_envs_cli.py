@@ -26,3 +26,28 @@ def test_a_bad_task_file_is_one_line_with_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "bad.toml line 9: unknown geom name 'haed'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_a_reward_against_a_task_file(tmp_path: Path) -> None:
+    path = tmp_path / "flip.toml"
+    path.write_text(GOOD.replace("CheetahPitchTest", "CheetahCheckTest"))
+    good = tmp_path / "reward.py"
+    good.write_text(
+        "import numpy as np\n\n"
+        "def compute_reward(nose_height, pitch_from_joint, action):\n"
+        "    spin = -pitch_from_joint\n"
+        "    lift = np.clip(nose_height, 0.0, 1.0)\n"
+        "    total = spin + 0.1 * lift - 0.01 * np.sum(action**2, axis=-1)\n"
+        "    return total, {'spin': spin, 'lift': 0.1 * lift}\n"
+    )
+    result = run_cli(["check", str(good), "--task-file", str(path)], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" in result.stdout and "spin" in result.stdout
+    # A name the task file does not declare is the critic's verdict, not a traceback.
+    bad = tmp_path / "bad.py"
+    bad.write_text(good.read_text().replace("nose_height", "nose_hieght"))
+    result = run_cli(["check", str(bad), "--task-file", str(path)], cwd=tmp_path)
+    assert result.returncode == 1 and "rejected" in result.stdout
+    assert "nose_hieght" in result.stdout and "Traceback" not in result.stderr
+    result = run_cli(["check", str(good)], cwd=tmp_path)
+    assert result.returncode == 2 and "pass --env ID or --task-file FILE" in result.stderr

@@ -156,3 +156,31 @@ def test_any_gymnasium_env_gets_a_generic_task_with_its_source():
     source = env_source(spec)
     assert "def step(self, a)" in source and "#" not in source.split("\n", 1)[1]
     assert '"""' not in source
+
+
+def test_ends_early_is_inherited_declared_and_checked_on_a_rollout():
+    spec = load_task_text(GOOD.replace("CheetahPitchTest", "CheetahEndsTest"), "ends.toml")
+    assert spec.ends_early is False  # HalfCheetah's episodes all last 1000 steps
+    hopper = (
+        GOOD.replace("CheetahPitchTest", "HopperEndsTest")
+        .replace('env = "HalfCheetah-v5"', 'env = "Hopper-v5"')
+        .replace('adapter = "HalfCheetah-v5"', 'adapter = "Hopper-v5"')
+        .replace("geom_pos('head')", "geom_pos('torso_geom')")
+    )
+    assert load_task_text(hopper, "hop.toml").ends_early is True
+    claimed = hopper.replace('adapter = "Hopper-v5"', 'adapter = "Hopper-v5"\nends_early = false')
+    with pytest.raises(UserError) as err:
+        load_task_text(claimed.replace("HopperEndsTest", "HopperClaimTest"), "claim.toml")
+    assert str(err.value).startswith("claim.toml line 5: ends_early = false, but a random")
+    assert "set ends_early = true" in str(err.value)
+    adapter = 'adapter = "HalfCheetah-v5"'
+    flagged = GOOD.replace(adapter, adapter + '\nnative_reward = "no"')
+    with pytest.raises(UserError, match="line 5: native_reward must be true or false, got 'no'"):
+        load_task_text(flagged, "flag.toml")
+
+
+def test_every_builtin_declares_ends_early_as_its_termination_text_says():
+    from rewardsmith.envs.registry import all_tasks
+
+    for spec in all_tasks():
+        assert spec.ends_early == ("never end" not in spec.termination), spec.id
