@@ -62,6 +62,9 @@ class SynthConfig:
             videos on a local page) or ``both`` (fitness shown, the person may override).
         videos: Record a video of every trained candidate's policy (default: on when
             feedback involves a human).
+        video_seconds: Length of each policy video, in seconds of simulated time.
+        video_shadows: Render MuJoCo shadows and reflections (off by default: software
+            rendering is 3-4x faster without them).
         device: Where PPO trains: ``cpu`` (default; fastest for these small MLPs) or
             ``cuda`` (each training then asks Ray for a quarter of a GPU).
     """
@@ -94,6 +97,8 @@ class SynthConfig:
     cache_dir: str | None = None
     feedback: str = "auto"
     videos: bool | None = None
+    video_seconds: float = 5.0
+    video_shadows: bool = False
     device: str = "cpu"
 
     @property
@@ -169,6 +174,11 @@ class SynthConfig:
         _check_choice("--feedback", self.feedback, ("auto", "human", "both"))
         _check_range("--eta", self.eta, 2, 8)
         _check_choice("--device", self.device, ("cpu", "cuda"))
+        if not 1.0 <= self.video_seconds <= 60.0:
+            raise UserError(
+                f"--video-seconds must be between 1 and 60, got {self.video_seconds}; "
+                "a person compares several looping videos at once"
+            )
         if self.ray_address and self.executor != "ray":
             raise UserError("--ray-address needs --executor ray; drop one of them")
         if self.llm_critic and not self.model:

@@ -62,6 +62,7 @@ def test_samples_default_depends_on_designer() -> None:
         ({"llm_critic": True}, "needs a model"),
         ({"api_base": "127.0.0.1:8000"}, "http"),
         ({"env": ""}, "--env"),
+        ({"video_seconds": 0.2}, "--video-seconds must be between 1 and 60, got 0.2"),
     ],
 )
 def test_validate_rejects(changes: dict, pattern: str) -> None:

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-VIDEO_SECONDS = 5.0
 VIDEO_STATUS = "video.json"
 _VIDEO_SEED_PATH = 0x51DE0
 
@@ -70,6 +69,8 @@ class VideoPlan:
         seed: The run's root seed (each video's seed derives from it).
         task_fields: Job keys that let a worker rebuild a task-file task
             (:func:`~rewardsmith.envs.registry.task_job_fields`).
+        seconds: Video length.
+        shadows: Render MuJoCo shadows and reflections.
     """
 
     store: RunStore
@@ -77,6 +78,8 @@ class VideoPlan:
     fitness: str
     seed: int
     task_fields: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 5.0
+    shadows: bool = False
 
 
 def render_job(plan: VideoPlan, index: int, slot: int) -> Job:
@@ -88,11 +91,14 @@ def render_job(plan: VideoPlan, index: int, slot: int) -> Job:
         "task": plan.task_id,
         "fitness": plan.fitness,
         "seed": derive_seed(plan.seed, index, slot, _VIDEO_SEED_PATH),
-        "seconds": VIDEO_SECONDS,
+        "seconds": plan.seconds,
+        "shadows": plan.shadows,
+        "reflections": plan.shadows,
     }
     inputs = {n: folder / n for n in ("policy.zip", "vecnormalize.pkl") if (folder / n).is_file()}
     key = f"iter_{index:02d}/cand_{slot:02d}/video"
-    return Job(key, spec, Limits.for_training(60.0), folder, inputs)
+    # Software rendering with shadows takes a few seconds per simulated second.
+    return Job(key, spec, Limits.for_training(60.0 + 10.0 * plan.seconds), folder, inputs)
 
 
 def record_videos(
@@ -217,6 +223,8 @@ def run_human_round(
             loop.measure.name,
             loop.config.seed,
             task_job_fields(loop.task),
+            loop.config.video_seconds,
+            loop.config.video_shadows,
         )
         record_videos(plan, index, results, loop.executor, loop.callbacks.on_message)
     if loop.config.feedback == "auto":

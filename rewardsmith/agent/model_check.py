@@ -6,6 +6,8 @@ import os
 
 from rewardsmith.errors import UserError
 
+_SECRET_ENDINGS = ("_KEY", "_TOKEN", "_SECRET")
+
 
 def check_model(model: str, api_base: str | None = None) -> None:
     """Refuse a model string litellm cannot route, or a provider whose key is missing.
@@ -28,7 +30,15 @@ def check_model(model: str, api_base: str | None = None) -> None:
         ) from None
     if api_base:
         return
-    status = litellm.validate_environment(model)
+    # litellm counts an empty variable as a key; the provider will not. Hide empty ones
+    # while asking (this runs once, before any thread starts).
+    empty = {k: v for k, v in os.environ.items() if k.endswith(_SECRET_ENDINGS) and not v.strip()}
+    for name in empty:
+        del os.environ[name]
+    try:
+        status = litellm.validate_environment(model)
+    finally:
+        os.environ.update(empty)
     if not status.get("keys_in_environment", True):
         missing = ", ".join(status.get("missing_keys", [])) or "its API key"
         raise UserError(

@@ -95,7 +95,7 @@ def is_discrete(task: TaskSpec) -> bool:
 def termination_kind(task: TaskSpec) -> str:
     """``"failure"``, ``"success"`` (at the goal), ``"mixed"`` (landing or crash) or ``"none"``."""
     text = task.termination.lower()
-    if not text.strip() or _NEVER.search(text):
+    if not task.ends_early or not text.strip() or _NEVER.search(text):
         return "none"
     if _LANDING.search(text):
         return "mixed"

@@ -60,6 +60,9 @@ class CampaignCallbacks:
     def on_progress(self, progress: CampaignProgress) -> None:
         """Something changed: a training finished or a cell changed state."""
 
+    def on_ranking_needed(self, cell_id: str, index: int, url: str) -> None:
+        """A cell waits for a person to rank iteration ``index``'s videos at ``url``."""
+
 
 def default_loop(
     config: SynthConfig, store: RunStore, executor: Executor, callbacks: LoopCallbacks
@@ -152,6 +155,9 @@ class _CellCallbacks(LoopCallbacks):
 
     def on_iteration_end(self, record: Any) -> None:
         self.runner._refresh_usage(self.cell_id)
+
+    def on_ranking_needed(self, index: int, url: str) -> None:
+        self.runner.callbacks.on_ranking_needed(self.cell_id, index, url)
 
 
 class CampaignRunner:

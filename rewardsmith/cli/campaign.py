@@ -38,10 +38,12 @@ def _load(target: Path, resume: bool) -> CampaignSpec:
     return load_campaign(target)
 
 
-def _check_models(spec: CampaignSpec) -> None:
+def _check_models(spec: CampaignSpec) -> list[str]:
+    """Every designer model's problem (missing key, unknown model), one line each."""
     from rewardsmith.agent.model_check import check_model
 
     seen = set()
+    problems = []
     for cell in spec.cells:
         key = (cell.config.model, cell.config.api_base)
         if cell.config.model and key not in seen:
@@ -51,7 +53,8 @@ def _check_models(spec: CampaignSpec) -> None:
                 try:
                     check_model(cell.config.model, cell.config.api_base)
                 except UserError as exc:
-                    raise UserError(f"designer {cell.designer.name}: {exc}") from None
+                    problems.append(f"designer {cell.designer.name}: {exc}")
+    return problems
 
 
 def _print_plan(spec: CampaignSpec) -> None:
@@ -128,6 +131,14 @@ class _Display:
         if self.enabled:
             self.live.update(self._text(_status_line(progress)))
 
+    def on_ranking_needed(self, cell_id: str, index: int, url: str) -> None:
+        console.print(
+            f"{cell_id} iteration {index + 1}: rank the policies at [bold]{url}[/] "
+            "(the other cells go on; Ctrl-C stops, `campaign --resume` comes back here)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
 
 def _print_summary(folder: Path) -> None:
     from rewardsmith.campaign.manifest import Manifest
@@ -170,10 +181,15 @@ def campaign(
     _setup_logging(verbose)
     try:
         spec = _load(target, resume)
-        _check_models(spec)
+        problems = _check_models(spec)
         if plan:
+            # A plan is for before the keys are set up: say what is missing, do not refuse.
             _print_plan(spec)
+            for problem in problems:
+                console.print(f"[yellow]before running:[/] {problem}", highlight=False)
             return
+        if problems:
+            raise UserError(problems[0])
         manifest = open_manifest(spec, resume)
         executor = make_campaign_executor(spec)
     except UserError as exc:

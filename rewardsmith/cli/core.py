@@ -271,6 +271,10 @@ def synthesize(
     cache_dir: str = typer.Option(None, "--cache-dir", help="Result cache (<out>/.cache)."),
     feedback: str = typer.Option(None, "--feedback", help="auto | human | both."),
     videos: bool = typer.Option(None, "--videos/--no-videos", help="Record policy videos."),
+    video_seconds: float = typer.Option(None, "--video-seconds", help="Video length (5 s)."),
+    video_shadows: bool = typer.Option(
+        None, "--video-shadows/--no-video-shadows", help="MuJoCo shadows, reflections (off)."
+    ),
     device: str = typer.Option(None, "--device", help="cpu (default) | cuda for PPO."),
     config_file: Path = typer.Option(None, "--config", help="TOML file with these options."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details."),
@@ -313,6 +317,8 @@ def synthesize(
                 "cache_dir": cache_dir,
                 "feedback": feedback,
                 "videos": videos,
+                "video_seconds": video_seconds,
+                "video_shadows": video_shadows,
                 "device": device,
             },
             config_file,

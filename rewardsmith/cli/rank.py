@@ -103,7 +103,15 @@ def _record_missing(
     config = run.get("config", {})
     task = _task(config)
     fitness = config.get("fitness") or task.get_fitness(None).name
-    plan = VideoPlan(store, task.id, fitness, int(config.get("seed", 0)), task_job_fields(task))
+    plan = VideoPlan(
+        store,
+        task.id,
+        fitness,
+        int(config.get("seed", 0)),
+        task_job_fields(task),
+        float(config.get("video_seconds", 5.0)),
+        bool(config.get("video_shadows", False)),
+    )
     executor = LocalExecutor()
     try:
         record_videos(plan, index, results, executor, lambda text: console.print(f"[dim]{text}[/]"))

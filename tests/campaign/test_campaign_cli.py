@@ -42,6 +42,20 @@ def test_plan_prints_the_grid_and_an_estimate(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
 
+def test_plan_warns_about_a_missing_key_and_running_refuses(tmp_path: Path) -> None:
+    text = CAMPAIGN.replace('designers = ["offline"]', 'designers = ["offline", "gpt-4o-mini"]')
+    (tmp_path / "c.toml").write_text(text)
+    keyless = {**WIDE, "OPENAI_API_KEY": ""}
+    proc = run_cli(["campaign", "c.toml", "--plan"], cwd=tmp_path, env=keyless)
+    assert proc.returncode == 0, proc.stderr
+    assert "CartPole-v1__gpt-4o-mini__seed1" in proc.stdout
+    assert "before running: designer gpt-4o-mini:" in proc.stdout
+    assert "OPENAI_API_KEY" in proc.stdout
+    proc = run_cli(["campaign", "c.toml"], cwd=tmp_path, env=keyless)
+    assert proc.returncode == 2 and "designer gpt-4o-mini:" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
 def test_bad_campaign_file_fails_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(CAMPAIGN.replace("iterations = 1", "iterations = 0"))
     proc = run_cli(["campaign", "c.toml"], cwd=tmp_path)

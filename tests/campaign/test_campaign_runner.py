@@ -51,6 +51,8 @@ class FakeLoop:
             FakeLoop.most = max(FakeLoop.most, FakeLoop.running)
         try:
             time.sleep(0.2)
+            if self.config.seed == 2:
+                self.callbacks.on_ranking_needed(0, "http://127.0.0.1:1/token/")
             self.callbacks.on_training_done("iter_00/cand_00", type("R", (), {"steps": 100})())
             if self.config.seed in self.fail:
                 raise RunFailed(f"no candidate trained for seed {self.config.seed}\nmore")
@@ -68,6 +70,10 @@ class Recorder(CampaignCallbacks):
     def __init__(self) -> None:
         self.ended: list[tuple[str, str]] = []
         self.last: Any = None
+        self.rankings: list[tuple[str, int, str]] = []
+
+    def on_ranking_needed(self, cell_id: str, index: int, url: str) -> None:
+        self.rankings.append((cell_id, index, url))
 
     def on_cell_end(self, cell_id: str, entry: dict[str, Any]) -> None:
         self.ended.append((cell_id, entry["status"]))
@@ -109,6 +115,8 @@ def test_cells_share_one_executor_and_a_failure_stops_no_other(tmp_path: Path) -
         ("CartPole-v1__offline__seed1", "failed"),
         ("CartPole-v1__offline__seed2", "done"),
     ]
+    # A cell waiting for a person says which cell and where, through the campaign's hooks.
+    assert recorder.rankings == [("CartPole-v1__offline__seed2", 0, "http://127.0.0.1:1/token/")]
     last = recorder.last
     assert (last.done, last.failed, last.running, last.total) == (2, 1, 0, 3)
     assert last.tokens == 30 and last.env_steps >= 100
