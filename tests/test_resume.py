@@ -98,3 +98,67 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
     again = run_cli(["resume", str(run)], cwd=tmp_path)
     assert again.returncode == 0
     assert "training" not in again.stdout.lower() or "fitness" not in again.stdout
+
+
+def _rung_states(run: Path) -> dict[str, dict]:
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in run.glob("iter_00/cand_*/rung.json")
+    }
+
+
+def _metric_steps(folder: Path) -> list[int]:
+    lines = (folder / "metrics.csv").read_text().splitlines()
+    column = lines[0].split(",").index("steps")
+    return [int(float(line.split(",")[column])) for line in lines[1:]]
+
+
+def test_resume_after_sigkill_mid_halving_continues_every_rung(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = ["synthesize", "--env", "CartPole-v1", "--budget", "8000", "--iterations", "1"]
+    args += ["--samples", "4", "--workers", "1", "--eval-seeds", "0", "--no-cache"]
+    args += ["--out", "runs"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    run = None
+    while time.monotonic() < deadline and run is None:
+        # Kill once one survivor has finished rung 1 and the other's rung-1 job, which
+        # continues its rung-0 checkpoint, is under way.
+        found = [
+            path
+            for path in (tmp_path / "runs").glob("*/iter_00/cand_*/rung.json")
+            if json.loads(path.read_text() or "{}").get("rung", 0) >= 1
+        ]
+        run = found[0].parents[2] if found else None
+        time.sleep(0.2)
+    assert run is not None, "no rung-1 training finished"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _rung_states(run)
+    assert before and not (run / "iter_00" / "iteration.json").exists()
+
+    result = run_cli(["resume", str(run)], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = _rung_states(run)
+    for cand, old in before.items():
+        new = after[cand]
+        if new["rung"] == old["rung"]:
+            assert new == old, f"{cand} retrained a rung it had finished"
+        else:
+            # It went on from the checkpoint it had, not from scratch.
+            assert new["resumed_from_steps"] >= old["steps"] > 0, (cand, old, new)
+    continued = [c for c, old in before.items() if after[c]["rung"] > old["rung"]]
+    assert continued, (before, after)  # the kill interrupted a continuation
+    finals = [s for s in after.values() if s["rung"] == max(x["rung"] for x in after.values())]
+    assert finals and all(s["steps"] == 8000 for s in finals)
+    for cand in after:
+        steps = _metric_steps(run / "iter_00" / cand)
+        assert steps == sorted(set(steps)), f"{cand}: training restarted ({steps})"
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
