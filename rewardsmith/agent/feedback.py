@@ -14,10 +14,10 @@ import ast
 import difflib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord
 from rewardsmith.envs.spec import FitnessMeasure
@@ -74,6 +74,40 @@ class Ranking:
         """Inverse of :meth:`to_json`."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+@dataclass(frozen=True)
+class RankingRequest:
+    """What a ranker needs to ask a person about one iteration.
+
+    Args:
+        iter_dir: The iteration's folder (candidate folders with their videos inside).
+        index: The iteration.
+        results: Its candidates' results as JSON, in slot order.
+        mode: ``human`` (fitness hidden) or ``both`` (fitness shown).
+        description: The behaviour in words, shown above the videos.
+        fitness_name: The fitness measure's name, shown with ``both``.
+    """
+
+    iter_dir: Path
+    index: int
+    results: list[dict[str, Any]]
+    mode: str
+    description: str
+    fitness_name: str
+
+
+class Ranker(Protocol):
+    """Asks a person to rank an iteration and blocks until they have.
+
+    The loop calls it only when no ranking is saved yet. ``announce`` receives where the
+    person should go (a URL). Returns ``None`` when there is nothing to rank. A ranking
+    saved meanwhile by another process (``rewardsmith rank``) must end the wait too.
+    """
+
+    def __call__(self, request: RankingRequest, announce: Callable[[str], None]) -> Ranking | None:
+        """The person's ranking of ``request``'s iteration, or ``None`` if nothing to rank."""
+        ...
 
 
 def load_ranking(iter_dir: Path) -> Ranking | None:

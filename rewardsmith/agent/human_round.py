@@ -2,8 +2,9 @@
 
 The loop calls :func:`run_human_round` after training. Videos are worker jobs run through
 the loop's executor (so they run where trainings run); each candidate's ``video.json``
-marks its recording done (or failed, with the reason). The ranking page is served by
-:mod:`rewardsmith.web`; the wait ends when the page posts a ranking or another process
+marks its recording done (or failed, with the reason). The loop's ranker asks the person
+(the CLI passes :mod:`rewardsmith.web`'s page: the agent never imports the web layer, as
+DESIGN.md's import arrows say); the wait ends when the page posts a ranking or another process
 (``rewardsmith rank``) saves ``ranking.json``, which marks the iteration's feedback done:
 a run interrupted while waiting resumes to the same wait, and one interrupted after the
 ranking was saved goes straight on.
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord
 from rewardsmith.agent.feedback import (
     Ranking,
+    RankingRequest,
     diff_summary_messages,
     human_feedback,
     load_ranking,
@@ -28,6 +30,7 @@ from rewardsmith.agent.feedback import (
 )
 from rewardsmith.agent.reflection import reflect
 from rewardsmith.envs.registry import task_job_fields
+from rewardsmith.errors import UserError
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.seeding import derive_seed
 from rewardsmith.store import RunStore, write_json
@@ -144,34 +147,31 @@ def record_videos(
 def await_ranking(
     loop: SynthesisLoop, index: int, results: list[CandidateResult]
 ) -> Ranking | None:
-    """The ranking of iteration ``index``: the saved one, or one a person submits now.
+    """The ranking of iteration ``index``: the saved one, or one a person gives now.
 
     Returns ``None`` when no candidate trained, so there is nothing to rank.
-    """
-    from rewardsmith.web.page import build_manifest, load_manifest, save_manifest
-    from rewardsmith.web.server import RankingServer
 
+    Raises:
+        UserError: Human feedback was asked for but the loop has no ranker to ask with.
+    """
     iter_dir = loop.store.iter_dir(index)
     saved = load_ranking(iter_dir)
     if saved is not None:
         return saved
-    manifest = load_manifest(iter_dir)
-    if manifest is None:
-        manifest = build_manifest(
-            iter_dir,
-            index,
-            [r.to_json() for r in results],
-            loop.config.feedback,
-            loop.ctx.description,
-            loop.measure.name,
-        )
-        save_manifest(iter_dir, manifest)
-    if not manifest["candidates"]:
+    if loop.ranker is None:
+        raise UserError(f"--feedback {loop.config.feedback} needs a ranking page; none given")
+    request = RankingRequest(
+        iter_dir,
+        index,
+        [r.to_json() for r in results],
+        loop.config.feedback,
+        loop.ctx.description,
+        loop.measure.name,
+    )
+    ranking = loop.ranker(request, lambda url: loop.callbacks.on_ranking_needed(index, url))
+    if ranking is None:
         loop.callbacks.on_message("no candidate trained in this iteration: nothing to rank")
-        return None
-    with RankingServer(iter_dir, manifest) as server:
-        loop.callbacks.on_ranking_needed(index, server.url)
-        return server.wait(also_done=lambda: load_ranking(iter_dir))
+    return ranking
 
 
 def _difference(loop: SynthesisLoop, previous: str, current: str) -> str:

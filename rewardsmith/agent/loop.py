@@ -21,13 +21,14 @@ from typing import Any
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
 from rewardsmith.agent.critic import Critic, CriticReport
 from rewardsmith.agent.designer import DesignBatch, DesignContext, Designer
+from rewardsmith.agent.feedback import Ranker
 from rewardsmith.agent.final_eval import FinalEvalPlan, run_final_evaluation
 from rewardsmith.agent.human_round import HumanOutcome, ranked_best, run_human_round
 from rewardsmith.agent.reflection import hacking_alert, reflect, select_best
 from rewardsmith.agent.training import TrainingPhase
 from rewardsmith.config import SynthConfig
 from rewardsmith.envs.registry import resolve_task, task_job_fields
-from rewardsmith.errors import RunFailed
+from rewardsmith.errors import RunFailed, UserError
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.seeding import derive_seed, derive_seeds
 from rewardsmith.store import RunStore, read_json, write_atomic, write_json
@@ -111,6 +112,8 @@ class SynthesisLoop:
         callbacks: Progress hooks.
         reviewer: Optional LLM review (``--llm-critic``, an ``LLMReviewer``), called on
             candidates that pass the critic; its tokens count into the run's usage.
+        ranker: Asks a person to rank an iteration (``--feedback human|both``); the CLI
+            passes the local ranking page, :func:`rewardsmith.web.ranking.serve_ranking`.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class SynthesisLoop:
         executor: Executor,
         callbacks: LoopCallbacks | None = None,
         reviewer: Any = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -128,6 +132,13 @@ class SynthesisLoop:
         self.executor = executor
         self.callbacks = callbacks or LoopCallbacks()
         self.reviewer = reviewer
+        self.ranker = ranker
+        if config.feedback != "auto" and ranker is None:
+            # Found now, not after an iteration of training.
+            raise UserError(
+                f"--feedback {config.feedback} needs a ranking page and this loop was built "
+                "without one; pass ranker=rewardsmith.web.ranking.serve_ranking"
+            )
         self.task = resolve_task(config.env, config.task_file)
         self.measure = self.task.get_fitness(config.fitness)
         self.preset = self.task.preset(config.budget_value)
@@ -147,6 +158,7 @@ class SynthesisLoop:
         store: RunStore,
         executor: Executor,
         callbacks: LoopCallbacks | None = None,
+        ranker: Ranker | None = None,
     ) -> SynthesisLoop:
         """The loop with the designer (and ``--llm-critic`` reviewer) its config asks for."""
         from rewardsmith.agent.designer import make_designer
@@ -172,7 +184,7 @@ class SynthesisLoop:
                 backoff_base=config.llm_backoff,
             )
             reviewer = LLMReviewer(chat)
-        return cls(config, store, designer, executor, callbacks, reviewer)
+        return cls(config, store, designer, executor, callbacks, reviewer, ranker)
 
     def _training_seconds(self) -> float:
         # Generous: a slow machine at ~300 steps/s, plus evaluation, plus start-up.

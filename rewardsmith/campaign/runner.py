@@ -69,8 +69,9 @@ def default_loop(
 ) -> Any:
     """The synthesis loop of one cell, with the designer (and reviewer) its config asks for."""
     from rewardsmith.agent.loop import SynthesisLoop
+    from rewardsmith.web.ranking import serve_ranking
 
-    return SynthesisLoop.from_config(config, store, executor, callbacks)
+    return SynthesisLoop.from_config(config, store, executor, callbacks, serve_ranking)
 
 
 def make_campaign_executor(spec: CampaignSpec) -> Executor:

@@ -69,9 +69,10 @@ def _make_run_id(env: str) -> str:
 def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
     from rewardsmith.agent.loop import SynthesisLoop
     from rewardsmith.train.executor import make_executor
+    from rewardsmith.web.ranking import serve_ranking
 
     executor = make_executor(config, cache_root=store.root.parent / ".cache")
-    return SynthesisLoop.from_config(config, store, executor, _ConsoleProgress())
+    return SynthesisLoop.from_config(config, store, executor, _ConsoleProgress(), serve_ranking)
 
 
 class _ConsoleProgress:

@@ -26,6 +26,7 @@ from rewardsmith.agent.human_round import ranked_best, run_human_round
 from rewardsmith.agent.llm import ChatResult, LLMError
 from rewardsmith.agent.offline import OfflineDesigner
 from rewardsmith.store import RunStore
+from rewardsmith.web.ranking import serve_ranking
 from tests.agent.designer_tasks import CARTPOLE
 
 OLD = """
@@ -242,6 +243,7 @@ def _loop(tmp_path: Path, feedback: str, callbacks: _Callbacks, chat: _Chat | No
         designer=SimpleNamespace(chat=chat) if chat else SimpleNamespace(),
         _add_usage=usage.append,
         usage=usage,
+        ranker=serve_ranking,
     )
 
 
