@@ -4,13 +4,14 @@ For every task: ``rewardsmith synthesize`` with the offline designer finds a bes
 (at ``--budget``), then that reward, the env's native reward and the sparse fitness
 signal are each trained on the same ``--seeds`` evaluation seeds at the same budget.
 Prints one table per task: fitness of each (mean with a 95 % bootstrap interval), the
-human-normalised score ``HNS = (F_best - F_sparse) / (F_native - F_sparse)`` with its
+human-normalised score ``HNS = (F_best - F_sparse) / |F_native - F_sparse|`` with its
 bootstrap interval, and the success rate (for the novel behaviours, which have no native
 reward, HNS is undefined and the success rate and the sparse comparison are the result).
 
     python bench/hns_suite.py --budget quick --seeds 5            # all MuJoCo tasks
     python bench/hns_suite.py --tasks InvertedPendulum-v5 --budget smoke --seeds 2 \
         --iterations 1 --samples 2
+    python bench/hns_suite.py --out runs/hns_suite --summary     # the table of a finished run
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rewardsmith.agent.final_eval import hns  # noqa: E402
 from rewardsmith.envs.registry import all_tasks, get_task, task_job_fields  # noqa: E402
 from rewardsmith.sandbox.runner import Limits  # noqa: E402
 from rewardsmith.train.jobs import run_job  # noqa: E402
@@ -47,15 +49,14 @@ def hns_interval(
     best: list[float], native: list[float], sparse: list[float], rng: np.random.Generator
 ) -> tuple[float, float, float] | None:
     """HNS of the means, with a bootstrap interval resampling each arm's seeds."""
-    span = np.mean(native) - np.mean(sparse)
-    if abs(span) < 1e-12:
+    point = hns(float(np.mean(best)), float(np.mean(native)), float(np.mean(sparse)))
+    if point is None:
         return None
-    point = (np.mean(best) - np.mean(sparse)) / span
     draws = []
     for _ in range(2000):
-        b, h, s = (np.mean(rng.choice(v, len(v))) for v in (best, native, sparse))
-        if abs(h - s) > 1e-12:
-            draws.append((b - s) / (h - s))
+        value = hns(*(float(np.mean(rng.choice(v, len(v)))) for v in (best, native, sparse)))
+        if value is not None:
+            draws.append(value)
     return float(point), float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
@@ -90,8 +91,8 @@ def train(task_id: str, reward: dict[str, Any], budget: str, seed: int) -> float
     return float(outcome.result["fitness"])
 
 
-def run_task(task_id: str, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, Any]:
-    """Synthesis, then best/native/sparse on the evaluation seeds."""
+def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Synthesis, then best/native/sparse on the evaluation seeds: the raw scores."""
     spec = get_task(task_id)
     out = Path(args.out) / task_id
     out.mkdir(parents=True, exist_ok=True)
@@ -107,23 +108,38 @@ def run_task(task_id: str, args: argparse.Namespace, rng: np.random.Generator) -
     scores: dict[str, list[float]] = {arm: [] for arm in arms}
     for (arm, _), value in zip(jobs, values, strict=True):
         scores[arm].append(value)
-    threshold = spec.fitness[0].success_threshold
-    row: dict[str, Any] = {
+    return {
         "task": task_id,
         "fitness": spec.fitness[0].name,
-        "threshold": threshold,
+        "threshold": spec.fitness[0].success_threshold,
+        "budget": args.budget,
+        "steps": spec.preset(
+            int(args.budget) if args.budget.isdigit() else args.budget
+        ).total_timesteps,
         "scores": scores,
+        "best_source": source,
         "minutes": (time.time() - started) / 60,
     }
+
+
+def summarise(row: dict[str, Any]) -> dict[str, Any]:
+    """Intervals, success rates and HNS from a row's raw scores.
+
+    Recomputed from the scores every time (each task with its own bootstrap stream), so
+    a resumed suite, or ``--summary`` later, gives the same numbers.
+    """
+    rng = np.random.default_rng(list(row["task"].encode()))
+    scores = row["scores"]
+    found = dict(row)
     for arm, vals in scores.items():
-        row[arm] = bootstrap(vals, rng)
-        row[f"{arm}_success"] = float(np.mean([v >= threshold for v in vals]))
-    row["hns"] = (
+        found[arm] = bootstrap(vals, rng)
+        found[f"{arm}_success"] = float(np.mean([v >= row["threshold"] for v in vals]))
+    found["hns"] = (
         hns_interval(scores["best"], scores["native"], scores["sparse"], rng)
-        if ("native" in scores)
+        if "native" in scores
         else None
     )
-    return row
+    return found
 
 
 def _fmt(triple: tuple[float, ...] | None) -> str:
@@ -134,6 +150,7 @@ def _fmt(triple: tuple[float, ...] | None) -> str:
 
 def table(row: dict[str, Any]) -> str:
     """One task's markdown table."""
+    row = summarise(row)
     lines = [
         f"### {row['task']}: `{row['fitness']}` (success at {row['threshold']:g}; "
         f"{len(row['scores']['best'])} seeds, {row['minutes']:.1f} min)",
@@ -144,12 +161,37 @@ def table(row: dict[str, Any]) -> str:
     for arm in ("best", "native", "sparse"):
         if arm in row:
             lines.append(f"| {arm} | {_fmt(row[arm])} | {row[f'{arm}_success']:.2f} |")
+    lines.append(f"\nHNS: {_hns_text(row)}\n")
+    return "\n".join(lines)
+
+
+def _hns_text(row: dict[str, Any]) -> str:
     if row["hns"] is not None:
-        lines.append(f"\nHNS: {_fmt(row['hns'])}\n")
-    elif "native" not in row:
-        lines.append("\nHNS: undefined (no native reward for this behaviour)\n")
-    else:
-        lines.append("\nHNS: undefined (native and sparse scored the same)\n")
+        return _fmt(row["hns"])
+    if "native" not in row["scores"]:
+        return "undefined (no native reward for this behaviour)"
+    return "undefined (native and sparse scored the same)"
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """One markdown table over every task: the form ``docs/benchmarks.md`` keeps."""
+    lines = [
+        "| task | fitness (success at) | budget | seeds | best synthesised | native | sparse "
+        "| HNS | success best / native / sparse |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for raw in rows:
+        row = summarise(raw)
+        rates = " / ".join(
+            f"{row[f'{arm}_success']:.2f}" if arm in row["scores"] else "-"
+            for arm in ("best", "native", "sparse")
+        )
+        lines.append(
+            f"| {row['task']} | {row['fitness']} ({row['threshold']:g}) "
+            f"| {row.get('budget', '?')} ({row.get('steps', 0) / 1000:g}k) "
+            f"| {len(row['scores']['best'])} | {_fmt(row['best'])} "
+            f"| {_fmt(row.get('native'))} | {_fmt(row['sparse'])} | {_hns_text(row)} | {rates} |"
+        )
     return "\n".join(lines)
 
 
@@ -164,13 +206,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "runs" / "hns_suite"))
+    parser.add_argument(
+        "--summary", action="store_true", help="print the table of <out>/results.json; run nothing"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     results = Path(args.out) / "results.json"
-    results.parent.mkdir(parents=True, exist_ok=True)
     # Rows are saved after every task, so a suite of hours keeps what it finished and a
     # rerun with the same --out skips those tasks.
     rows = json.loads(results.read_text()) if results.exists() else []
+    if args.summary:
+        print(summary(rows))
+        return
+    results.parent.mkdir(parents=True, exist_ok=True)
     done = {row["task"] for row in rows}
     for row in rows:
         if row["task"] in args.tasks:
@@ -178,11 +226,11 @@ def main() -> None:
     for task_id in args.tasks:
         if task_id in done:
             continue
-        # Each task bootstraps from its own stream: a resumed suite gives the same numbers.
-        row = run_task(task_id, args, np.random.default_rng(list(task_id.encode())))
+        row = run_task(task_id, args)
         rows.append(row)
         print(table(row), flush=True)
         results.write_text(json.dumps(rows, indent=2))
+    print(summary([row for row in rows if row["task"] in args.tasks]))
 
 
 if __name__ == "__main__":

@@ -63,11 +63,18 @@ def _summary(values: list[float], threshold: float) -> dict[str, Any]:
 
 
 def hns(best: float | None, native: float | None, sparse: float | None) -> float | None:
-    """Human-normalised score; ``None`` when a term is missing or native equals sparse."""
+    """Human-normalised score ``(best - sparse) / |native - sparse|``, as Eureka defines it.
+
+    The absolute value keeps the sign meaning "better than the sparse signal" when the
+    native reward happens to score below sparse (on locomotion tasks, where the sparse
+    signal is itself a dense velocity, it often does); 1 is then a gain over sparse as
+    large as the gap between the two. ``None`` when a term is missing or native equals
+    sparse.
+    """
     if best is None or native is None or sparse is None:
         return None
-    span = native - sparse
-    if abs(span) < 1e-12 or not math.isfinite(span):
+    span = abs(native - sparse)
+    if span < 1e-12 or not math.isfinite(span):
         return None
     return (best - sparse) / span
 
