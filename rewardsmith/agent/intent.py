@@ -45,6 +45,10 @@ _POSITION = [
     re.compile(r"(?<![\w.])x(?:[\s_-]*(?:position|coordinate|pos))?" + _LINK + _NUM + r"(?![\w])"),
     re.compile(r"\bposition" + _LINK + _NUM),
 ]
+#: "within 0.1 m of x = 0.5": a stated tolerance around a position, and that position.
+_TOLERANCE = re.compile(
+    r"\bwithin\s+(\d+(?:\.\d+)?)\s*m\b(?:\s+of\s+(?:the\s+)?x(?:\s*=\s*|\s+)(-?\d+(?:\.\d+)?))?"
+)
 _AXIS_Y = re.compile(
     r"(?<![\w.])([+-])\s?y\b|\balong (?:the )?(?:[+-]\s?)?y\b|\by[\s-](?:axis|direction)\b|"
     r"\bpositive y\b|\bnegative y\b"
@@ -105,6 +109,8 @@ class Intent:
         turn: ``+1`` turn counter-clockwise (left), ``-1`` clockwise, ``None`` no turning.
         arms_up: Raise the arms / hands.
         land: Land (come to rest on the ground).
+        tolerance: How close to ``target_x`` counts, in metres, when the words say
+            ("within 0.1 m of x = 0.5").
         read: What was read, one phrase each (for the prompt record).
     """
 
@@ -125,6 +131,7 @@ class Intent:
     turn: int | None = None
     arms_up: bool = False
     land: bool = False
+    tolerance: float | None = None
     read: list[str] = field(default_factory=list)
 
     @property
@@ -197,6 +204,7 @@ def read_intent(text: str) -> Intent:
         intent.read.append("as fast as possible")
     _read_axis_and_turn(t, intent, explicit=bool(backward or forward))
     _read_position(t, intent)
+    read_tolerance(t, intent)
     _read_height(t, intent)
     angle = _ANGLE.search(t)
     if angle:
@@ -257,6 +265,21 @@ def _read_position(t: str, intent: Intent) -> None:
     if side:
         intent.x_side = {"right": 1, "left": -1}.get(side.group(1) or "", 0)
         intent.read.append(f"x side {intent.x_side:+d}")
+
+
+def read_tolerance(text: str, intent: Intent) -> None:
+    """Set ``intent.tolerance`` from "within T m [of x = X]" in ``text``.
+
+    A tolerance that names a position counts only when it is the intent's own target, so
+    a fitness written for x = 0.5 does not narrow a user's "hold x = 1".
+    """
+    match = _TOLERANCE.search(_normalise(text))
+    if not match or intent.target_x is None or intent.tolerance is not None:
+        return
+    if match.group(2) is not None and abs(float(match.group(2)) - intent.target_x) > 1e-9:
+        return
+    intent.tolerance = float(match.group(1))
+    intent.read.append(f"tolerance {intent.tolerance:g} m")
 
 
 def _read_height(t: str, intent: Intent) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
 from rewardsmith.agent.designer import DesignBatch, DesignContext
 from rewardsmith.agent.feedback import preference_order, rejected_by_people
-from rewardsmith.agent.intent import Intent, intent_for
+from rewardsmith.agent.intent import Intent, intent_for, read_tolerance
 from rewardsmith.agent.terms import (
     Slot,
     Term,
@@ -127,6 +127,8 @@ class OfflineDesigner:
     def _library(self, ctx: DesignContext) -> tuple[Intent, list[Slot]]:
         fallback = f"{ctx.task.description} {ctx.fitness.meaning}"
         intent = intent_for(ctx.description or ctx.task.description, fallback)
+        # The fitness meaning is shown to an LLM designer too; its tolerance is fair game.
+        read_tolerance(ctx.fitness.meaning, intent)
         return intent, catalogue(ctx.task, intent)
 
     def _initial(

@@ -201,13 +201,21 @@ def _position_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         term = make_term("position", "decay", pos.name, weight, role, target, scale, 1, floor)
         wide = max(0.25 * (half or 1.0), 0.8 * abs(target))
         bump = make_term("position", "gauss", pos.name, weight, role, target, wide, 1, floor)
-        tolerance = 0.1 * (half or 1.0)
+        if intent.tolerance is not None:
+            # A stated tolerance is the success condition itself: always pay for meeting
+            # it, as much as for the shaped distance, and keep the peaks no wider than it
+            # allows so that "near" is not good enough.
+            tolerance, bonus_weight, include = intent.tolerance, weight, 1.0
+            term["scale"] = min(term["scale"], 2.5 * tolerance)
+            bump["scale"] = min(bump["scale"], 4.0 * tolerance)
+        else:
+            tolerance, bonus_weight, include = 0.1 * (half or 1.0), 0.5 * weight, 0.4
         bonus = make_term(
-            "at_target", "bonus", pos.name, 0.5 * weight, "shaping", target, tolerance
+            "at_target", "bonus", pos.name, bonus_weight, "shaping", target, tolerance
         )
         return [
             Slot(term, alternatives=[bump], why=f"hold x = {target:g}"),
-            Slot(bonus, include=0.4, why="bonus when within tolerance"),
+            Slot(bonus, include=include, why=f"bonus when within {tolerance:g} m"),
         ]
     if ending != "failure":
         return []

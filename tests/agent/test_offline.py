@@ -142,6 +142,26 @@ def test_target_position_term_peaks_at_the_target() -> None:
         assert reward[0] > reward[1] and reward[0] > reward[2]
 
 
+def test_a_tolerance_the_fitness_states_becomes_a_bonus_in_every_candidate() -> None:
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task("InvertedPendulumHoldX-v5")  # "... within 0.1 m of x = 0.5 m"
+    batch = OfflineDesigner().propose(_ctx(task), [], n=6)
+    assert "tolerance 0.1 m" in batch.prompt
+    for candidate in batch.candidates:
+        terms = {t["name"]: t for t in candidate.origin["genome"]["terms"]}
+        bonus = terms["at_target"]
+        assert (bonus["target"], bonus["scale"]) == (0.5, 0.1), candidate.source
+        assert bonus["weight"] >= terms["position"]["weight"] * 0.5
+    # A tolerance around another x than the user's own target is not taken.
+    other = read_intent("hold the cart at x = 1")
+    from rewardsmith.agent.intent import read_tolerance
+
+    read_tolerance(task.fitness[0].meaning, other)
+    assert other.tolerance is None
+    assert read_intent("stay within 0.2 m of x = 0.3").tolerance == 0.2
+
+
 def test_failure_terminated_tasks_pay_positive_rewards_and_discrete_gets_no_energy() -> None:
     rng = np.random.default_rng(2)
     for task in (CARTPOLE, PENDULUM):
