@@ -34,8 +34,18 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    """``rewardsmith ARGS`` in the background, as a user's shell would start it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", *args],
+        cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     args = [
         "synthesize",
         "--env",
@@ -55,13 +65,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "--out",
         "runs",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith.cli", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start(args, tmp_path)
     deadline = time.monotonic() + 300
     done_file = None
     while time.monotonic() < deadline:
@@ -114,17 +118,10 @@ def _metric_steps(folder: Path) -> list[int]:
 
 
 def test_resume_after_sigkill_mid_halving_continues_every_rung(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "8000", "--iterations", "1"]
     args += ["--samples", "4", "--workers", "1", "--eval-seeds", "0", "--no-cache"]
     args += ["--out", "runs"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith.cli", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start(args, tmp_path)
     deadline = time.monotonic() + 300
     run = None
     while time.monotonic() < deadline and run is None:
