@@ -37,8 +37,20 @@ def plan_rungs(total_steps: int, candidates: int, eta: int, rollout: int) -> lis
     return [*rungs, total_steps]
 
 
-def survivors(fitness: Sequence[float], eta: int) -> list[int]:
-    """Indices of the best ``ceil(n / eta)`` (ties: the earlier), in their original order."""
+def survivors(
+    fitness: Sequence[float], eta: int, tiebreak: Sequence[float] | None = None
+) -> list[int]:
+    """Indices of the best ``ceil(n / eta)``, in their original order.
+
+    Args:
+        fitness: Each candidate's fitness at the end of the rung.
+        eta: Reduction factor.
+        tiebreak: Decides between equal fitness, higher first (the loop passes the mean
+            of each candidate's fitness trace: with a capped fitness such as "steps
+            balanced, of 1000" several candidates often tie at the cap, and the one that
+            got there sooner is the better bet). Remaining ties go to the earlier index.
+    """
     keep = max(1, math.ceil(len(fitness) / eta))
-    order = sorted(range(len(fitness)), key=lambda i: (-fitness[i], i))
+    second = tiebreak if tiebreak is not None else [0.0] * len(fitness)
+    order = sorted(range(len(fitness)), key=lambda i: (-fitness[i], -second[i], i))
     return sorted(order[:keep])

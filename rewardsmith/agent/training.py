@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,12 @@ class TrainingPhase:
                 for entry in trained:
                     final[entry.slot] = results[entry.slot]
                 break
-            keep = survivors([results[e.slot].fitness or 0.0 for e in trained], self.config.eta)
+            ranked = [results[e.slot] for e in trained]
+            keep = survivors(
+                [r.fitness or 0.0 for r in ranked],
+                self.config.eta,
+                [_trace_mean(r.fitness_trace) for r in ranked],
+            )
             next_alive = [trained[i] for i in keep]
             for position, entry in enumerate(trained):
                 if position in keep:
@@ -287,6 +293,11 @@ class TrainingPhase:
             write_json(self.store.cand_dir(index, entry.slot) / "fitness.json", result.to_json())
             results[entry.slot] = result
         return [results[s.slot] for s in slots]
+
+
+def _trace_mean(trace: list[float]) -> float:
+    values = [v for v in trace if math.isfinite(v)]
+    return sum(values) / len(values) if values else 0.0
 
 
 def _rung_note(outcome: JobOutcome) -> dict[str, Any]:

@@ -36,3 +36,12 @@ def test_survivors_keep_the_best_fraction_in_order_ties_to_the_earlier() -> None
     assert survivors([2.0, 2.0, 1.0], 2) == [0, 1]
     assert survivors([7.0], 3) == [0]
     assert survivors([1.0, 2.0, 3.0, 4.0, 5.0], 3) == [3, 4]
+
+
+def test_ties_at_a_capped_fitness_go_to_the_faster_learner() -> None:
+    # Three candidates balance all 1000 steps at the end of the rung; the one whose
+    # trace got there sooner goes on, not simply the first.
+    fitness = [1000.0, 1000.0, 1000.0, 800.0]
+    trace_means = [690.0, 627.0, 850.0, 700.0]
+    assert survivors(fitness, 2, trace_means) == [0, 2]
+    assert survivors(fitness, 2) == [0, 1]
