@@ -75,16 +75,21 @@ def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> str:
     return runs[-1].read_text()
 
 
+def _budget(text: str) -> str | int:
+    """A preset name, or a step count as a number (what jobs and ``preset()`` take)."""
+    return int(text) if text.isdigit() else text
+
+
 def train(task_id: str, reward: dict[str, Any], budget: str, seed: int) -> float:
     """Fitness of one training (final checkpoint), via the sandboxed worker."""
     spec = get_task(task_id)
     job = {
         "kind": "train", "task": task_id, **task_job_fields(spec),
         "fitness": spec.fitness[0].name, "seed": seed,
-        "budget": int(budget) if budget.isdigit() else budget,
+        "budget": _budget(budget),
         "reward": reward, "save_policy": False,
     }  # fmt: skip
-    steps = spec.preset(int(budget) if budget.isdigit() else budget).total_timesteps
+    steps = spec.preset(_budget(budget)).total_timesteps
     outcome = run_job(job, Limits.for_training(600.0 + steps / 100.0))
     if not outcome.ok:
         raise RuntimeError(f"{task_id} {reward['mode']} seed {seed}: {outcome.error}")
@@ -113,9 +118,7 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
         "fitness": spec.fitness[0].name,
         "threshold": spec.fitness[0].success_threshold,
         "budget": args.budget,
-        "steps": spec.preset(
-            int(args.budget) if args.budget.isdigit() else args.budget
-        ).total_timesteps,
+        "steps": spec.preset(_budget(args.budget)).total_timesteps,
         "scores": scores,
         "best_source": source,
         "minutes": (time.time() - started) / 60,

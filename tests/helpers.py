@@ -27,6 +27,17 @@ def run_cli(
     )
 
 
+def spawn_cli(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    """``rewardsmith ARGS`` in the background, as a user's shell starts it (output dropped)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "rewardsmith.cli", *args],
+        cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def only_run(out: Path) -> Path:
     """The single run folder under ``out`` (``.cache`` and other dot folders aside)."""
     runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests import llm_server
-from tests.helpers import REPO, fenced_answer, only_run, run_cli
+from tests.helpers import REPO, fenced_answer, only_run, run_cli, spawn_cli
 from tests.llm_server import Error, Reply, ScriptedLLMServer
 
 GOOD = """
@@ -88,16 +88,6 @@ def _llm_args(url: str, *extra: str) -> list[str]:
 
 def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
-
-
-def _spawn(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith.cli", *args],
-        cwd=cwd,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _wait_for(check: Callable[[], Any], what: str, timeout: float = 240) -> Any:
@@ -423,7 +413,7 @@ def test_sigkill_during_design_resumes_without_asking_again(tmp_path: Path) -> N
 
     with ScriptedLLMServer([fenced_answer(UNKNOWN_FIELD), stall]) as server:
         args = _llm_args(server.url, "--samples", "1", "--max-revisions", "1")
-        proc = _spawn(args, tmp_path)
+        proc = spawn_cli(args, tmp_path)
         try:
             assert asked_to_revise.wait(timeout=240), "the revision was never asked"
         finally:
@@ -451,7 +441,7 @@ def test_sigkill_during_training_and_final_evaluation_resumes_exactly(tmp_path: 
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "2000", "--eval-seeds", "1"]
     args += ["--search", "full"]
     args += ["--samples", "2", "--iterations", "1", "--workers", "1", "--out", "runs"]
-    proc = _spawn(args, tmp_path)
+    proc = spawn_cli(args, tmp_path)
     runs = tmp_path / "runs"
     try:
         done = _wait_for(
@@ -468,7 +458,7 @@ def test_sigkill_during_training_and_final_evaluation_resumes_exactly(tmp_path: 
     # A result file half written when the kill came: resume must train cand_01 itself.
     (it / "cand_01" / ".fitness.json.k9z.tmp").write_text('{"status": "ok", "fitness": 5')
 
-    proc = _spawn(["resume", str(run)], tmp_path)
+    proc = spawn_cli(["resume", str(run)], tmp_path)
     try:
         best = _wait_for(
             lambda: next(iter(run.glob("best/seed_*/fitness.json")), None),

@@ -6,13 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, run_cli
+from tests.helpers import run_cli, spawn_cli
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +31,6 @@ def _alive(pid: int) -> bool:
         Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
     )
     return state not in ("Z", "X")
-
-
-def _start(args: list[str], cwd: Path) -> subprocess.Popen:
-    """``rewardsmith ARGS`` in the background, as a user's shell would start it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith.cli", *args],
-        cwd=cwd,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
@@ -65,7 +53,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "--out",
         "runs",
     ]
-    proc = _start(args, tmp_path)
+    proc = spawn_cli(args, tmp_path)
     deadline = time.monotonic() + 300
     done_file = None
     while time.monotonic() < deadline:
@@ -121,7 +109,7 @@ def test_resume_after_sigkill_mid_halving_continues_every_rung(tmp_path: Path) -
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "8000", "--iterations", "1"]
     args += ["--samples", "4", "--workers", "1", "--eval-seeds", "0", "--no-cache"]
     args += ["--out", "runs"]
-    proc = _start(args, tmp_path)
+    proc = spawn_cli(args, tmp_path)
     deadline = time.monotonic() + 300
     run = None
     while time.monotonic() < deadline and run is None:

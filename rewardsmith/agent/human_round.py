@@ -30,7 +30,6 @@ from rewardsmith.agent.feedback import (
 )
 from rewardsmith.agent.reflection import reflect
 from rewardsmith.envs.registry import task_job_fields
-from rewardsmith.errors import UserError
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.seeding import derive_seed
 from rewardsmith.store import RunStore, write_json
@@ -149,17 +148,13 @@ def await_ranking(
 ) -> Ranking | None:
     """The ranking of iteration ``index``: the saved one, or one a person gives now.
 
-    Returns ``None`` when no candidate trained, so there is nothing to rank.
-
-    Raises:
-        UserError: Human feedback was asked for but the loop has no ranker to ask with.
+    Returns ``None`` when no candidate trained, so there is nothing to rank. The loop
+    refuses to start with human feedback and no ranker, so ``loop.ranker`` is set here.
     """
     iter_dir = loop.store.iter_dir(index)
     saved = load_ranking(iter_dir)
     if saved is not None:
         return saved
-    if loop.ranker is None:
-        raise UserError(f"--feedback {loop.config.feedback} needs a ranking page; none given")
     request = RankingRequest(
         iter_dir,
         index,

@@ -87,6 +87,7 @@ def _record_missing(
     """Record the videos a run without --videos never made; return the manifest to show."""
     from rewardsmith.agent.candidate import CandidateResult
     from rewardsmith.agent.human_round import VideoPlan, record_videos
+    from rewardsmith.config import SynthConfig
     from rewardsmith.envs.registry import task_job_fields
     from rewardsmith.store import read_json
     from rewardsmith.train.executor import LocalExecutor
@@ -103,14 +104,16 @@ def _record_missing(
     config = run.get("config", {})
     task = _task(config)
     fitness = config.get("fitness") or task.get_fitness(None).name
+    # Defaults for runs saved before a key existed come from the config class itself.
+    saved = SynthConfig.from_json(config)
     plan = VideoPlan(
         store,
         task.id,
         fitness,
-        int(config.get("seed", 0)),
+        saved.seed,
         task_job_fields(task),
-        float(config.get("video_seconds", 5.0)),
-        bool(config.get("video_shadows", False)),
+        saved.video_seconds,
+        saved.video_shadows,
     )
     executor = LocalExecutor()
     try:
