@@ -1,7 +1,9 @@
 """HNS suite: the offline designer against the native and sparse rewards, task by task.
 
 For every task: ``rewardsmith synthesize`` with the offline designer finds a best reward
-(at ``--budget``), then that reward, the env's native reward and the sparse fitness
+(at ``--budget``; its confirmation retrains the ``--confirm-top`` fittest rewards on
+``--confirm-seeds`` fresh seeds before choosing, ``--confirm-seeds 0`` takes the search's
+one-seed pick as before), then that reward, the env's native reward and the sparse fitness
 signal are each trained on the same ``--seeds`` evaluation seeds at the same budget.
 Prints one table per task: fitness of each (mean with a 95 % bootstrap interval), the
 human-normalised score ``HNS = (F_best - F_sparse) / |F_native - F_sparse|`` with its
@@ -60,19 +62,21 @@ def hns_interval(
     return float(point), float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
-def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> str:
-    """Run the offline designer; return the best reward's source."""
+def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
+    """Run the offline designer; return the best reward's source and the run's report."""
     command = [
         sys.executable, "-m", "rewardsmith.cli", "synthesize", "--env", task_id,
         "--budget", args.budget, "--iterations", str(args.iterations),
         "--samples", str(args.samples), "--eval-seeds", "1", "--executor", "local",
         "--workers", str(args.workers), "--out", str(out), "--no-videos", "--seed", "0",
+        "--confirm-top", str(args.confirm_top), "--confirm-seeds", str(args.confirm_seeds),
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=out, capture_output=not args.verbose)
     runs = sorted(out.glob("*/best/reward.py"), key=lambda p: p.stat().st_mtime)
     if not runs:
         raise RuntimeError(f"synthesis of {task_id} left no best/reward.py under {out}")
-    return runs[-1].read_text()
+    report = json.loads((runs[-1].parent / "report.json").read_text())
+    return runs[-1].read_text(), report
 
 
 def _budget(text: str) -> str | int:
@@ -102,7 +106,7 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out) / task_id
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    source = synthesize(task_id, args, out)
+    source, report = synthesize(task_id, args, out)
     arms = {"best": {"mode": "candidate", "source": source}, "sparse": {"mode": "sparse"}}
     if spec.native_reward:
         arms["native"] = {"mode": "native"}
@@ -121,6 +125,8 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
         "steps": spec.preset(_budget(args.budget)).total_timesteps,
         "scores": scores,
         "best_source": source,
+        "search": report["search"],
+        "confirmation": report.get("confirmation"),
         "minutes": (time.time() - started) / 60,
     }
 
@@ -165,6 +171,19 @@ def table(row: dict[str, Any]) -> str:
         if arm in row:
             lines.append(f"| {arm} | {_fmt(row[arm])} | {row[f'{arm}_success']:.2f} |")
     lines.append(f"\nHNS: {_hns_text(row)}\n")
+    confirmation = row.get("confirmation")
+    if confirmation:
+        means = ", ".join(
+            f"`{c['id']}` {c['search_fitness']:.4g} -> {c['mean']:.4g}"
+            if c["mean"] is not None
+            else f"`{c['id']}` {c['search_fitness']:.4g} -> failed"
+            for c in confirmation["candidates"]
+        )
+        verdict = "overturned the search's pick" if confirmation["changed"] else "kept it"
+        lines.append(
+            f"Confirmation ({len(confirmation['seeds'])} fresh seeds; search fitness -> "
+            f"mean on them): {means}; it {verdict}.\n"
+        )
     return "\n".join(lines)
 
 
@@ -208,6 +227,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--confirm-top", type=int, default=3, help="0: the search's pick")
+    parser.add_argument("--confirm-seeds", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "runs" / "hns_suite"))
     parser.add_argument(
         "--summary", action="store_true", help="print the table of <out>/results.json; run nothing"

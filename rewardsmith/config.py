@@ -40,6 +40,12 @@ class SynthConfig:
         out: Folder that holds run folders.
         workers: Trainings at once (default: one per core).
         eval_seeds: Seeds of the final evaluation of the best reward and the baselines.
+        confirm_top: How many of the search's fittest rewards are retrained on fresh seeds
+            before the best is chosen (fewer than 2: the search's pick stands). The search
+            measures each reward on one seed, and the best of many one-seed measurements
+            is often just the luckiest.
+        confirm_seeds: Fresh seeds each of those rewards is retrained on (0: no
+            confirmation).
         llm_critic: Have the model review each candidate before training.
         max_revisions: Tries to repair a rejected candidate before giving up on it.
         llm_timeout: Seconds the model may take to answer one request.
@@ -82,6 +88,8 @@ class SynthConfig:
     out: str = "runs"
     workers: int | None = None
     eval_seeds: int = 3
+    confirm_top: int = 3
+    confirm_seeds: int = 2
     llm_critic: bool = False
     max_revisions: int = 2
     llm_timeout: float = 120.0
@@ -154,6 +162,8 @@ class SynthConfig:
         if self.samples is not None:
             _check_range("--samples", self.samples, 1, 64)
         _check_range("--eval-seeds", self.eval_seeds, 0, 20)
+        _check_range("--confirm-top", self.confirm_top, 0, 16)
+        _check_range("--confirm-seeds", self.confirm_seeds, 0, 10)
         _check_range("--max-revisions", self.max_revisions, 0, 10)
         if self.workers is not None:
             _check_range("--workers", self.workers, 1, 1024)

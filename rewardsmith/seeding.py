@@ -18,3 +18,10 @@ def derive_seed(root: int, *path: int) -> int:
 def derive_seeds(root: int, count: int, *path: int) -> list[int]:
     """``count`` distinct derived seeds for the jobs at ``path``."""
     return [derive_seed(root, *path, k) for k in range(count)]
+
+
+#: Seed path of the final evaluation (best reward and baselines), under the root seed.
+FINAL_EVAL_SEED_PATH = 10_000
+#: Seed path of the confirmation retrainings, distinct from the final evaluation's so
+#: the final evaluation stays an independent measure of the reward it chose.
+CONFIRM_SEED_PATH = 20_000

@@ -63,6 +63,8 @@ def test_samples_default_depends_on_designer() -> None:
         ({"api_base": "127.0.0.1:8000"}, "http"),
         ({"env": ""}, "--env"),
         ({"video_seconds": 0.2}, "--video-seconds must be between 1 and 60, got 0.2"),
+        ({"confirm_top": 17}, "--confirm-top must be between 0 and 16, got 17"),
+        ({"confirm_seeds": -1}, "--confirm-seeds must be between 0 and 10, got -1"),
     ],
 )
 def test_validate_rejects(changes: dict, pattern: str) -> None:

@@ -50,6 +50,8 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "0",
         "--search",
         "full",
+        "--confirm-seeds",
+        "1",
         "--out",
         "runs",
     ]
@@ -86,10 +88,17 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         record = json.loads((run / f"iter_{index:02d}" / "iteration.json").read_text())
         assert [r["status"] for r in record["results"]] == ["ok"] * 3
     assert (run / "best" / "reward.py").is_file()
+    # The 3 fittest of 6 full-budget candidates were confirmed on one fresh seed each.
+    confirmation = json.loads((run / "best" / "report.json").read_text())["confirmation"]
+    assert len(confirmation["candidates"]) == 3 and len(confirmation["seeds"]) == 1
+    markers = sorted(run.glob("confirm/*/seed_*/fitness.json"))
+    assert len(markers) == 3
+    stamps = [(m.stat().st_mtime_ns, m.read_text()) for m in markers]
     # A second resume of a finished run does no training at all.
     again = run_cli(["resume", str(run)], cwd=tmp_path)
     assert again.returncode == 0
     assert "training" not in again.stdout.lower() or "fitness" not in again.stdout
+    assert [(m.stat().st_mtime_ns, m.read_text()) for m in markers] == stamps
 
 
 def _rung_states(run: Path) -> dict[str, dict]:

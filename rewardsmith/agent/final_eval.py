@@ -84,16 +84,34 @@ def _cache_path(plan: FinalEvalPlan, mode: str, seed: int) -> Path:
     return plan.cache_dir / name
 
 
-def _train_job(plan: FinalEvalPlan, reward: dict[str, Any], seed: int) -> dict[str, Any]:
+def train_job_spec(
+    task: TaskSpec,
+    measure: FitnessMeasure,
+    budget: str,
+    seed: int,
+    reward: dict[str, Any],
+    save_policy: bool,
+) -> dict[str, Any]:
+    """A worker job that trains ``reward`` from scratch for the whole ``budget``.
+
+    Args:
+        task: The task.
+        measure: The fitness measure the training is scored by.
+        budget: Preset name or env steps.
+        seed: Training seed.
+        reward: ``{"mode": "candidate", "source": ...}``, ``{"mode": "native"}`` or
+            ``{"mode": "sparse"}``.
+        save_policy: Keep the trained policy (and its video) in the job's folder.
+    """
     return {
         "kind": "train",
-        "task": plan.task.id,
-        **task_job_fields(plan.task),
-        "fitness": plan.measure.name,
-        "budget": plan.budget,
+        "task": task.id,
+        **task_job_fields(task),
+        "fitness": measure.name,
+        "budget": budget,
         "seed": seed,
         "reward": reward,
-        "save_policy": reward["mode"] == "candidate",
+        "save_policy": save_policy,
     }
 
 
@@ -124,7 +142,10 @@ def run_final_evaluation(
             if marker.exists():
                 done[(mode, seed)] = read_json(marker)
                 continue
-            jobs.append(Job(f"{mode}/{seed}", _train_job(plan, reward, seed), plan.limits, keep))
+            spec = train_job_spec(
+                plan.task, plan.measure, plan.budget, seed, reward, mode == "candidate"
+            )
+            jobs.append(Job(f"{mode}/{seed}", spec, plan.limits, keep))
     for job in executor.run(jobs) if jobs else []:
         job_, outcome = job
         mode, seed = job_.spec["reward"]["mode"], job_.spec["seed"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
+from rewardsmith.agent.confirm import ConfirmPlan, confirm, shortlist
 from rewardsmith.agent.critic import Critic, CriticReport
 from rewardsmith.agent.designer import DesignBatch, DesignContext, Designer
 from rewardsmith.agent.feedback import Ranker
@@ -30,7 +31,12 @@ from rewardsmith.config import SynthConfig
 from rewardsmith.envs.registry import resolve_task, task_job_fields
 from rewardsmith.errors import RunFailed, UserError
 from rewardsmith.sandbox.runner import Limits
-from rewardsmith.seeding import derive_seed, derive_seeds
+from rewardsmith.seeding import (
+    CONFIRM_SEED_PATH,
+    FINAL_EVAL_SEED_PATH,
+    derive_seed,
+    derive_seeds,
+)
 from rewardsmith.store import RunStore, read_json, write_atomic, write_json
 from rewardsmith.train.executor import Executor
 from rewardsmith.train.jobs import run_job
@@ -39,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 PROPOSAL_ROUNDS = 3
 PROBE_STEPS = 64
-FINAL_EVAL_SEED_PATH = 10_000
 
 
 class LoopCallbacks:
@@ -402,6 +407,9 @@ class SynthesisLoop:
                 "no candidate trained successfully in any iteration; "
                 f"see the critic verdicts in {self.store.root}/iter_*/cand_*/critic.json"
             )
+        confirmation = None
+        if not self._person_chose(history):
+            overall, confirmation = self._confirm(history, overall)
         best_dir = self.store.best_dir
         write_atomic(best_dir / "reward.py", overall.candidate.source)
         report: dict[str, Any] = {
@@ -417,6 +425,8 @@ class SynthesisLoop:
                 "hacking_alert": hacking_alert(overall),
             },
         }
+        if confirmation is not None:
+            report["confirmation"] = confirmation
         if self.config.eval_seeds > 0:
             self.callbacks.on_message(
                 f"final evaluation: best reward, native and sparse baselines on "
@@ -443,13 +453,44 @@ class SynthesisLoop:
         """Videos and, with ``--feedback human|both``, a person's ranking (else ``None``)."""
         return run_human_round(self, index, results, history)
 
+    def _person_chose(self, history: list[IterationRecord]) -> bool:
+        return self.config.feedback != "auto" and ranked_best(history) is not None
+
     def _overall_best(self, history: list[IterationRecord]) -> CandidateResult | None:
-        """The run's answer: the latest preferred reward when people ranked, else the fittest."""
-        if self.config.feedback != "auto":
-            preferred = ranked_best(history)
-            if preferred is not None:
-                return preferred
+        """The search's answer: the latest preferred reward when people ranked, else the fittest."""
+        if self._person_chose(history):
+            return ranked_best(history)
         return select_best([r for rec in history for r in rec.results])
+
+    def _confirm(
+        self, history: list[IterationRecord], search_pick: CandidateResult
+    ) -> tuple[CandidateResult, dict[str, Any] | None]:
+        """Retrain the fittest rewards on fresh seeds and keep the best on average.
+
+        Returns the search's pick unchanged (and no report) when confirmation is off or
+        fewer than two distinct rewards trained for the whole budget.
+        """
+        if self.config.confirm_seeds < 1 or self.config.confirm_top < 2:
+            return search_pick, None
+        finalists = shortlist(history, self.config.confirm_top)
+        if len(finalists) < 2:
+            return search_pick, None
+        seeds = derive_seeds(self.config.seed, self.config.confirm_seeds, CONFIRM_SEED_PATH)
+        plan = ConfirmPlan(
+            task=self.task,
+            measure=self.measure,
+            budget=self.config.budget,
+            seeds=seeds,
+            root=self.store.root / "confirm",
+            limits=self.train_limits,
+        )
+        chosen, report = confirm(plan, finalists, self.executor, self.callbacks)
+        if report["changed"]:
+            self.callbacks.on_message(
+                f"confirmation chose {chosen.candidate.id} over the search's pick "
+                f"{report['search_pick']}: it did better on the fresh seeds"
+            )
+        return chosen, report
 
 
 def _dump_record(record: IterationRecord) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A campaign's dry run: the grid and an estimate of its env steps and model calls.
 
-Env steps count the search (every candidate's training, successive halving included) and
+Env steps count the search (every candidate's training, successive halving included), the
+confirmation (the fittest rewards retrained on fresh seeds; counted at its most) and
 the final evaluation (the best reward on each evaluation seed, plus the native and sparse
 baselines, which are cached and so counted once per task, fitness, budget and seed).
 Model calls count one proposal request per iteration (a lower bound: rejected candidates
@@ -15,10 +16,9 @@ from typing import Any
 
 from rewardsmith.campaign.spec import CampaignSpec, Cell
 from rewardsmith.config import SynthConfig
-from rewardsmith.seeding import derive_seeds
+from rewardsmith.seeding import FINAL_EVAL_SEED_PATH, derive_seeds
 
 PROPOSAL_ROUNDS = 3  # the loop's most proposal requests per iteration
-FINAL_EVAL_SEED_PATH = 10_000  # the loop's seed path of the final evaluation
 
 
 @dataclass
@@ -33,6 +33,7 @@ class CellEstimate:
         llm_calls_max: Most model requests (every candidate rejected and repaired).
         estimated: ``False`` when the task's budget could not be read (a task file that
             cannot be loaded here); its steps are then 0.
+        confirm_steps: Env steps of the confirmation retrainings, at most.
     """
 
     cell: Cell
@@ -41,6 +42,12 @@ class CellEstimate:
     llm_calls: int
     llm_calls_max: int
     estimated: bool = True
+    confirm_steps: int = 0
+
+    @property
+    def own_steps(self) -> int:
+        """The cell's env steps apart from the shared baselines."""
+        return self.search_steps + self.confirm_steps + self.final_steps
 
 
 @dataclass
@@ -53,7 +60,7 @@ class CampaignEstimate:
     @property
     def env_steps(self) -> int:
         """All env steps: search, final evaluations and (deduplicated) baselines."""
-        own = sum(c.search_steps + c.final_steps for c in self.cells)
+        own = sum(c.own_steps for c in self.cells)
         return own + self.baseline_steps
 
     @property
@@ -95,6 +102,29 @@ def search_steps(total: int, samples: int, config: SynthConfig, rollout: int) ->
     return steps
 
 
+def finalists(samples: int, config: SynthConfig, rungs: int) -> int:
+    """Candidates of one iteration that train for the whole budget, at most."""
+    alive = samples
+    if config.search == "halving":
+        for _ in range(rungs - 1):
+            alive = max(1, math.ceil(alive / config.eta))
+    return alive
+
+
+def confirm_steps(total: int, samples: int, config: SynthConfig, rollout: int) -> int:
+    """Env steps of the confirmation, at most (every finalist distinct)."""
+    if config.confirm_seeds < 1 or config.confirm_top < 2:
+        return 0
+    rungs = 1
+    if config.search == "halving" and samples > 1:
+        from rewardsmith.agent.halving import plan_rungs
+
+        rungs = len(plan_rungs(total, samples, config.eta, rollout))
+    pool = config.iterations * finalists(samples, config, rungs)
+    top = min(config.confirm_top, pool)
+    return top * config.confirm_seeds * total if top >= 2 else 0
+
+
 def estimate(spec: CampaignSpec) -> CampaignEstimate:
     """Estimate every cell of ``spec`` and the shared baselines."""
     cells: list[CellEstimate] = []
@@ -126,6 +156,13 @@ def estimate(spec: CampaignSpec) -> CampaignEstimate:
             for seed in seeds:
                 baselines[(task.id, fitness, config.budget, seed, mode)] = total
         cells.append(
-            CellEstimate(cell, config.iterations * per_iteration, total * len(seeds), calls, worst)
+            CellEstimate(
+                cell,
+                config.iterations * per_iteration,
+                total * len(seeds),
+                calls,
+                worst,
+                confirm_steps=confirm_steps(total, samples, config, rollout),
+            )
         )
     return CampaignEstimate(cells, sum(baselines.values()))

@@ -68,7 +68,7 @@ def _print_plan(spec: CampaignSpec) -> None:
     table.add_column("LLM calls", justify="right")
     for item in found.cells:
         c = item.cell.config
-        steps = f"{item.search_steps + item.final_steps:,}" if item.estimated else "?"
+        steps = f"{item.own_steps:,}" if item.estimated else "?"
         calls = f"{item.llm_calls}-{item.llm_calls_max}" if item.llm_calls_max else "0"
         table.add_row(
             item.cell.id,

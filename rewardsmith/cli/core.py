@@ -188,6 +188,16 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
         console.print(f"human-normalised score: {_hns_text(report)}", highlight=False)
     else:
         console.print(f"best search fitness: {_fmt(report['search']['fitness'])}")
+    confirmation = report.get("confirmation")
+    if confirmation:
+        chosen = next(c for c in confirmation["candidates"] if c["id"] == confirmation["chosen"])
+        how = "over the search's pick" if confirmation["changed"] else "(the search's pick too)"
+        console.print(
+            f"confirmation: {chosen['id']} chosen {how}, mean fitness {_fmt(chosen['mean'])} on "
+            f"{len(confirmation['seeds'])} fresh seed(s) "
+            f"({len(confirmation['candidates'])} rewards retrained)",
+            highlight=False,
+        )
     if report["search"].get("hacking_alert"):
         console.print(f"[bold yellow]{report['search']['hacking_alert']}[/]")
     usage = store.read_run().get("usage")
@@ -257,6 +267,8 @@ def synthesize(
     out: str = typer.Option(None, "--out", help="Folder for run folders (default runs/)."),
     workers: int = typer.Option(None, "--workers", help="Trainings at once (default: cores)."),
     eval_seeds: int = typer.Option(None, "--eval-seeds", help="Final evaluation seeds (3)."),
+    confirm_top: int = typer.Option(None, "--confirm-top", help="Rewards reconfirmed (3)."),
+    confirm_seeds: int = typer.Option(None, "--confirm-seeds", help="Their fresh seeds (2)."),
     llm_critic: bool = typer.Option(None, "--llm-critic", help="Model reviews candidates."),
     max_revisions: int = typer.Option(None, "--max-revisions", help="Repairs per rejection."),
     llm_timeout: float = typer.Option(None, "--llm-timeout", help="Seconds per model request."),
@@ -303,6 +315,8 @@ def synthesize(
                 "out": out,
                 "workers": workers,
                 "eval_seeds": eval_seeds,
+                "confirm_top": confirm_top,
+                "confirm_seeds": confirm_seeds,
                 "llm_critic": llm_critic,
                 "max_revisions": max_revisions,
                 "llm_timeout": llm_timeout,

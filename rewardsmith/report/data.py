@@ -154,10 +154,12 @@ class RunData:
         return sorted(p for p in best.glob("seed_*") if p.is_dir()) if best.is_dir() else []
 
     def env_steps(self) -> int:
-        """Env steps this run trained (candidates and final evaluation of the best)."""
+        """Env steps this run trained (candidates, confirmation, final evaluation of the best)."""
         total = sum(c.steps for c in self.candidates)
-        for folder in self.best_seed_dirs:
-            total += int((_json(folder / "fitness.json") or {}).get("steps", 0))
+        markers = [folder / "fitness.json" for folder in self.best_seed_dirs]
+        markers += sorted((self.root / "confirm").glob("*/seed_*/fitness.json"))
+        for marker in markers:
+            total += int((_json(marker) or {}).get("steps", 0))
         return total
 
     def baseline(self, mode: str) -> list[list[float]]:

@@ -44,6 +44,39 @@ def _hns_text(report: dict[str, Any]) -> str:
     return "undefined (native and sparse baselines reach the same fitness)"
 
 
+def _confirmation_text(confirmation: dict[str, Any]) -> str:
+    seeds = len(confirmation.get("seeds", []))
+    text = (
+        f"The {len(confirmation.get('candidates', []))} fittest rewards of the search were "
+        f"retrained on {seeds} fresh seed(s) each; the best mean there was chosen."
+    )
+    if confirmation.get("changed"):
+        text += (
+            f" It was not the search's own pick (`{confirmation.get('search_pick')}`), whose "
+            "one-seed fitness did not hold up."
+        )
+    return text
+
+
+def _confirmation_rows(confirmation: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for cand in confirmation.get("candidates", []):
+        seeds = ", ".join(fmt(v) for v in cand.get("fitness", []))
+        if cand.get("failed"):
+            seeds += f" ({cand['failed']} failed)"
+        rows.append(
+            {
+                "id": cand.get("id"),
+                "chosen": cand.get("id") == confirmation.get("chosen"),
+                "iteration": int(cand.get("iteration", 0)) + 1,
+                "search": fmt(cand.get("search_fitness")),
+                "seeds": seeds,
+                "mean": fmt(cand.get("mean")),
+            }
+        )
+    return rows
+
+
 def _videos(data: RunData, report_dir: Path) -> list[dict[str, str]]:
     budget = [EMBED_BUDGET]
     found = []
@@ -110,6 +143,18 @@ def _markdown(
             f"| {cand.iteration + 1} | cand_{cand.slot:02d} | `{cand.id}` | {cand.status} | "
             f"{fmt(cand.fitness)} |"
         )
+    confirmation = report.get("confirmation")
+    if confirmation:
+        lines += ["", "## Confirmation", "", _confirmation_text(confirmation), ""]
+        lines += [
+            "| reward | iteration | search fitness | fresh seeds | mean |",
+            "|---|--:|--:|---|--:|",
+        ]
+        for row in _confirmation_rows(confirmation):
+            lines.append(
+                f"| `{row['id']}`{' (chosen)' if row['chosen'] else ''} | {row['iteration']} "
+                f"| {row['search']} | {row['seeds']} | {row['mean']} |"
+            )
     if "components" in images:
         lines += ["", "## Reward components", "", f"![components]({images['components']})"]
     rejected = [c for c in data.candidates if c.critic_passed is False]
@@ -156,6 +201,9 @@ def write_run_report(root: Path) -> tuple[Path, Path]:
         summary=summary,
         hns=_hns_text(report),
         alert=(report.get("search") or {}).get("hacking_alert"),
+        confirmation=report.get("confirmation"),
+        confirmation_text=_confirmation_text(report.get("confirmation") or {}),
+        confirmation_rows=_confirmation_rows(report.get("confirmation") or {}),
         env_steps=data.env_steps(),
         usage=data.usage,
         best=best,

@@ -138,7 +138,9 @@ def test_estimate_counts_search_final_evaluation_and_shared_baselines(tmp_path: 
     assert cell.final_steps == 2 * total
     # Baselines (native + sparse) depend on the seed, not the designer: 2 seeds x 2 modes x 2.
     assert found.baseline_steps == 2 * 2 * 2 * total
-    assert found.env_steps == 4 * (6 + 2) * total + found.baseline_steps
+    # Confirmation: the 3 fittest of 6 full-budget finalists, 2 fresh seeds each (default).
+    assert cell.confirm_steps == 3 * 2 * total
+    assert found.env_steps == 4 * (6 + 6 + 2) * total + found.baseline_steps
     offline, model = found.cells[0], found.cells[2]
     assert (offline.llm_calls, offline.llm_calls_max) == (0, 0)
     assert model.llm_calls == 2 * (1 + 3)  # a proposal and three reviews per iteration
@@ -149,3 +151,18 @@ def test_halving_estimate_is_below_the_full_search(tmp_path: Path) -> None:
     full = _parse(tmp_path, defaults={"budget": "smoke", "samples": 8, "search": "full"})
     halving = _parse(tmp_path, defaults={"budget": "smoke", "samples": 8, "search": "halving"})
     assert estimate(halving).cells[0].search_steps < estimate(full).cells[0].search_steps
+
+
+def test_confirmation_estimate_follows_halvings_finalists_and_can_be_off(tmp_path: Path) -> None:
+    total = 51_200
+    # 4 candidates, eta 2: 4 -> 2 -> 1 train the whole budget, so 1 finalist per
+    # iteration; with one iteration nothing is left to confirm.
+    one = _parse(tmp_path, defaults={"budget": "smoke", "samples": 4, "iterations": 1})
+    assert estimate(one).cells[0].confirm_steps == 0
+    three = _parse(tmp_path, defaults={"budget": "smoke", "samples": 4, "iterations": 3})
+    assert estimate(three).cells[0].confirm_steps == 3 * 2 * total
+    off = _parse(
+        tmp_path,
+        defaults={"budget": "smoke", "samples": 4, "iterations": 3, "confirm_seeds": 0},
+    )
+    assert estimate(off).cells[0].confirm_steps == 0

@@ -46,6 +46,39 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (rejected / "reward.py").write_text("def compute_reward(x):\n    return x\n")
     verdict = {"passed": False, "problems": ["parameter 'x' is not a state field"]}
     (rejected / "critic.json").write_text(json.dumps(verdict))
+    # A confirmation that overturned the search's pick (the tiny run has one candidate).
+    report_path = root / "best" / "report.json"
+    report = json.loads(report_path.read_text())
+    chosen = report["search"]["candidate"]
+    report["confirmation"] = {
+        "seeds": [5, 6],
+        "budget": "20000",
+        "candidates": [
+            {
+                "id": chosen,
+                "iteration": 0,
+                "search_fitness": 61.0,
+                "fitness": [140.0, 152.5],
+                "mean": 146.25,
+                "failed": 0,
+            },
+            {
+                "id": "0123456789ab",
+                "iteration": 0,
+                "search_fitness": 200.0,
+                "fitness": [20.0],
+                "mean": 20.0,
+                "failed": 1,
+            },
+        ],
+        "chosen": chosen,
+        "search_pick": "0123456789ab",
+        "changed": True,
+    }
+    report_path.write_text(json.dumps(report))
+    marker = root / "confirm" / chosen / "seed_5" / "fitness.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"fitness": 140.0, "fitness_trace": [9.0, 140.0], "steps": 777}))
     return root
 
 
@@ -67,6 +100,10 @@ def test_report_command_writes_html_and_markdown(run_folder: Path) -> None:
     # Self-contained: nothing is fetched from anywhere.
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "| best synthesised |" in md
+    assert "<h2>Confirmation</h2>" in html and "140.000, 152.500" in html
+    assert "not the search&#39;s own pick (`0123456789ab`)" in html
+    assert "20.000 (1 failed)" in html
+    assert f"| `{best['search']['candidate']}` (chosen) | 1 | 61.000 | 140.000, 152.500" in md
     assert "```python" in md
     for name in ("fitness", "curves", "components"):
         assert (run_folder / "report_assets" / f"{name}.png").stat().st_size > 1000
