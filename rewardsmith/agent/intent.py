@@ -109,8 +109,9 @@ class Intent:
         turn: ``+1`` turn counter-clockwise (left), ``-1`` clockwise, ``None`` no turning.
         arms_up: Raise the arms / hands.
         land: Land (come to rest on the ground).
-        tolerance: How close to ``target_x`` counts, in metres, when the words say
-            ("within 0.1 m of x = 0.5").
+        tolerance: How close to ``target_x`` (or, for a reaching task, to the goal)
+            counts, in metres, when the words say ("within 0.1 m of x = 0.5", "success
+            is within 0.02 m").
         read: What was read, one phrase each (for the prompt record).
     """
 
@@ -270,13 +271,20 @@ def _read_position(t: str, intent: Intent) -> None:
 def read_tolerance(text: str, intent: Intent) -> None:
     """Set ``intent.tolerance`` from "within T m [of x = X]" in ``text``.
 
+    For a reaching task (``intent.goal``, no target x) a bare "within T m" is how close to
+    the goal counts.
+
     A tolerance that names a position counts only when it is the intent's own target, so
     a fitness written for x = 0.5 does not narrow a user's "hold x = 1".
     """
     match = _TOLERANCE.search(_normalise(text))
-    if not match or intent.target_x is None or intent.tolerance is not None:
+    if not match or intent.tolerance is not None:
         return
-    if match.group(2) is not None and abs(float(match.group(2)) - intent.target_x) > 1e-9:
+    if intent.target_x is None:
+        # "success is within 0.02 m" of a reaching task: how close to the goal counts.
+        if not intent.goal or match.group(2) is not None:
+            return
+    elif match.group(2) is not None and abs(float(match.group(2)) - intent.target_x) > 1e-9:
         return
     intent.tolerance = float(match.group(1))
     intent.read.append(f"tolerance {intent.tolerance:g} m")

@@ -328,8 +328,10 @@ def _directed(
         flat = spread <= FLAT_SPREAD * max(abs(float(np.mean(trace))), 1e-9)
         small = abs(value) < SMALL_SHARE * total
         if term["kind"] in _BOUNDED - {"tanh", "cosine"} and abs(value) < 0.1 * abs(term["weight"]):
-            term["scale"] *= 2.0
-            notes.append(f"{name} is rarely near its target ({_fmt(value)}): temperature x2")
+            wider = min(term["scale"] * 2.0, term.get("cap", math.inf))
+            if wider > term["scale"]:
+                term["scale"] = wider
+                notes.append(f"{name} is rarely near its target ({_fmt(value)}): temperature x2")
         elif flat and small:
             if term["role"] == "objective":
                 term["weight"] *= 3.0

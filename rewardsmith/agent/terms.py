@@ -213,6 +213,8 @@ def _position_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         bonus = make_term(
             "at_target", "bonus", pos.name, bonus_weight, "shaping", target, tolerance
         )
+        if intent.tolerance is not None:
+            bonus["cap"] = tolerance  # wider would pay for missing the band
         return [
             Slot(term, alternatives=[bump], why=f"hold x = {target:g}"),
             Slot(bonus, include=include, why=f"bonus when within {tolerance:g} m"),
@@ -284,9 +286,7 @@ def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
             alternatives=[make_term("goal", "decay", dist.name, 1.0, "objective", scale=half)],
             why="get closer to the goal",
         ),
-        Slot(
-            make_term("success", "bonus", dist.name, 10.0, "objective", 0.0, 0.02), why="reach it"
-        ),
+        Slot(_goal_bonus(dist.name, intent.tolerance), why="reach it"),
     ]
     if ending == "success":
         slots.append(
@@ -297,6 +297,19 @@ def _goal_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
             )
         )
     return slots
+
+
+def _goal_bonus(field_name: str, tolerance: float | None) -> Term:
+    """A bonus for being at the goal: within the stated tolerance, else within 2 cm.
+
+    A stated tolerance is a cap too: mutation widens a bonus the policy rarely earns, and
+    a bonus wider than the success distance pays for failing (on Reacher a 4 cm bonus
+    let policies settle at 5 cm when success is 2 cm).
+    """
+    term = make_term("success", "bonus", field_name, 10.0, "objective", 0.0, tolerance or 0.02)
+    if tolerance is not None:
+        term["cap"] = tolerance
+    return term
 
 
 def _turn_slots(task: TaskSpec, intent: Intent) -> list[Slot]:

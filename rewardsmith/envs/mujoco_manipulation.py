@@ -66,7 +66,7 @@ def _final_closeness(what: str, threshold: float) -> FitnessMeasure:
     return FitnessMeasure(
         "final_closeness",
         f"Minus the {what} distance at the episode's last step (0 is perfect; "
-        f"{threshold:g} m means {-threshold:g} m away).",
+        f"{threshold:g} m means {-threshold:g} m away; success is within {-threshold:g} m).",
         "m",
         _closeness,
         "last",

@@ -162,6 +162,31 @@ def test_a_tolerance_the_fitness_states_becomes_a_bonus_in_every_candidate() -> 
     assert read_intent("stay within 0.2 m of x = 0.3").tolerance == 0.2
 
 
+def test_a_reaching_bonus_never_grows_wider_than_the_success_distance() -> None:
+    from rewardsmith.envs.registry import get_task
+
+    reacher = get_task("Reacher-v5")  # fitness: "... success is within 0.02 m"
+    ctx = _ctx(reacher)
+    first = OfflineDesigner().propose(ctx, [], n=4)
+    assert "tolerance 0.02 m" in first.prompt
+    for candidate in first.candidates:
+        assert _genome_terms(candidate)["success"]["scale"] == 0.02, candidate.source
+    parent = first.candidates[0]
+    # The policy never earned the bonus: widening it is the usual remedy, but a 4 cm
+    # bonus would pay for missing the 2 cm the task asks for.
+    traces = {name: [-0.2, -0.15, -0.1] for name in _genome_terms(parent)}
+    traces["success"] = [0.0, 0.0, 0.0]
+    result = CandidateResult(parent, "ok", fitness=-0.1, component_trace=traces)
+    history = [IterationRecord(0, [result], parent.id, "")]
+    child = OfflineDesigner().propose(ctx, history, n=1).candidates[0]
+    assert child.parent == parent.id
+    assert _genome_terms(child)["success"]["scale"] == 0.02
+    assert "success is rarely near" not in " ".join(child.origin["notes"])
+    pusher = get_task("Pusher-v5")  # success within 0.08 m: the bonus pays for exactly that
+    for candidate in OfflineDesigner().propose(_ctx(pusher), [], n=3).candidates:
+        assert _genome_terms(candidate)["success"]["scale"] == 0.08
+
+
 def test_failure_terminated_tasks_pay_positive_rewards_and_discrete_gets_no_energy() -> None:
     rng = np.random.default_rng(2)
     for task in (CARTPOLE, PENDULUM):
