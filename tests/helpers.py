@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,15 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def default_sigint() -> None:
+    """A ``preexec_fn``: SIGINT back to its default, as a terminal's foreground job has it.
+
+    A shell starts background jobs (``bash .ci/run &``) with SIGINT ignored, and children
+    inherit that; the CLI would then never see the Ctrl-C a test sends it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def spawn_cli(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:

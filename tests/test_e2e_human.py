@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, fenced_answer, only_run
+from tests.helpers import REPO, default_sigint, fenced_answer, only_run
 from tests.llm_server import ScriptedLLMServer
 
 pytestmark = pytest.mark.slow
@@ -174,6 +174,7 @@ def test_a_person_ranks_videos_and_the_next_prompt_hears_them(tmp_path: Path) ->
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=default_sigint,
         )
         lines: queue.Queue[str] = queue.Queue()
         log: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, only_run, run_cli
+from tests.helpers import REPO, default_sigint, only_run, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,7 @@ class _Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=default_sigint,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
