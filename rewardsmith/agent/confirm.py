@@ -3,10 +3,10 @@
 The search measures every candidate on a single PPO seed, and at these budgets two seeds
 of the same reward often differ by 2-3x in fitness. The highest of many single-seed
 measurements is biased toward the luckiest seed (the winner's curse): on Reacher-v5 the
-search picked a reward that reached 1.6 cm on its search seed and 5.8 cm on fresh ones,
-behind a reward it had ranked lower. So the ``confirm_top`` fittest distinct rewards that
-trained for the whole budget are retrained on ``confirm_seeds`` fresh seeds (the same
-seeds for every reward, so seed luck cancels between them), and the one with the highest
+search picked a reward that reached 1.6 cm on its search seed and 5.8 cm on fresh ones.
+So the ``confirm_top`` fittest distinct rewards that trained for the whole budget are
+retrained on ``confirm_seeds`` fresh seeds (the same seeds for every reward, so no reward
+is favoured by easier seeds than the others), and the one with the highest
 mean over those seeds becomes the run's answer. The search seed itself is left out of
 that mean: it is the measurement the shortlist was selected on, so it is biased upward,
 most of all for the rewards that only made the shortlist by luck.
