@@ -85,43 +85,33 @@ def _task_preset(config: SynthConfig) -> tuple[Any, str] | None:
         return None
 
 
-def search_steps(total: int, samples: int, config: SynthConfig, rollout: int) -> int:
-    """Env steps one iteration's search trains, for ``samples`` candidates."""
+def search_shape(total: int, samples: int, config: SynthConfig, rollout: int) -> tuple[int, int]:
+    """One iteration's search of ``samples`` candidates: ``(env steps, finalists)``.
+
+    Finalists are the candidates that train for the whole budget (the last rung's).
+    """
     if config.search != "halving" or samples <= 1:
-        return total * samples
+        return total * samples, samples
     try:
         from rewardsmith.agent.halving import plan_rungs
 
         rungs = plan_rungs(total, samples, config.eta, rollout)
     except Exception:  # halving's planner changed or is absent: assume the full search
-        return total * samples
+        return total * samples, samples
     steps, previous, alive = 0, 0, samples
     for rung in rungs:
-        steps += alive * (rung - previous)
-        previous, alive = rung, max(1, math.ceil(alive / config.eta))
-    return steps
-
-
-def finalists(samples: int, config: SynthConfig, rungs: int) -> int:
-    """Candidates of one iteration that train for the whole budget, at most."""
-    alive = samples
-    if config.search == "halving":
-        for _ in range(rungs - 1):
+        if previous:
             alive = max(1, math.ceil(alive / config.eta))
-    return alive
+        steps += alive * (rung - previous)
+        previous = rung
+    return steps, alive
 
 
-def confirm_steps(total: int, samples: int, config: SynthConfig, rollout: int) -> int:
+def confirm_steps(total: int, finalists_per_iteration: int, config: SynthConfig) -> int:
     """Env steps of the confirmation, at most (every finalist distinct)."""
     if config.confirm_seeds < 1 or config.confirm_top < 2:
         return 0
-    rungs = 1
-    if config.search == "halving" and samples > 1:
-        from rewardsmith.agent.halving import plan_rungs
-
-        rungs = len(plan_rungs(total, samples, config.eta, rollout))
-    pool = config.iterations * finalists(samples, config, rungs)
-    top = min(config.confirm_top, pool)
+    top = min(config.confirm_top, config.iterations * finalists_per_iteration)
     return top * config.confirm_seeds * total if top >= 2 else 0
 
 
@@ -149,7 +139,7 @@ def estimate(spec: CampaignSpec) -> CampaignEstimate:
         preset = task.preset(config.budget_value)
         total = preset.total_timesteps
         rollout = preset.n_envs * int(preset.ppo.get("n_steps", 2048))
-        per_iteration = search_steps(total, samples, config, rollout)
+        per_iteration, finalists = search_shape(total, samples, config, rollout)
         seeds = derive_seeds(config.seed, config.eval_seeds, FINAL_EVAL_SEED_PATH)
         modes = ("native", "sparse") if task.native_reward else ("sparse",)
         for mode in modes:
@@ -162,7 +152,7 @@ def estimate(spec: CampaignSpec) -> CampaignEstimate:
                 total * len(seeds),
                 calls,
                 worst,
-                confirm_steps=confirm_steps(total, samples, config, rollout),
+                confirm_steps=confirm_steps(total, finalists, config),
             )
         )
     return CampaignEstimate(cells, sum(baselines.values()))
