@@ -22,3 +22,13 @@ def _local_executor(monkeypatch: pytest.MonkeyPatch) -> None:
     Ray pass ``--executor ray`` (or build a ``RayExecutor``) themselves.
     """
     monkeypatch.setenv("REWARDSMITH_EXECUTOR", "local")
+
+
+@pytest.fixture(autouse=True)
+def _sb3_logs_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that train SB3 models directly (not through the worker, which sets a silent
+    logger) would each leave an empty ``/tmp/SB3-*`` folder; SB3 reads ``SB3_LOGDIR`` first.
+    """
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path_factory.getbasetemp() / "sb3-logs"))
