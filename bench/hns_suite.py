@@ -62,6 +62,17 @@ def hns_interval(
     return float(point), float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
+def difference_interval(
+    a: list[float], b: list[float], rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """``mean(a) - mean(b)`` with a 95 % bootstrap interval (each arm resampled alone)."""
+    draws = [
+        float(np.mean(rng.choice(a, len(a))) - np.mean(rng.choice(b, len(b)))) for _ in range(2000)
+    ]
+    point = float(np.mean(a) - np.mean(b))
+    return point, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+
+
 def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
     """Run the offline designer; return the best reward's source and the run's report."""
     command = [
@@ -148,6 +159,17 @@ def summarise(row: dict[str, Any]) -> dict[str, Any]:
         if "native" in scores
         else None
     )
+    # Drawn after HNS, so the numbers printed before these columns existed do not move.
+    # HNS divides by native - sparse: where the seeds cannot tell those two apart (on
+    # locomotion "sparse" is distance per step, nearly the native reward) HNS is noise
+    # over noise, and the plain differences are what can be read.
+    found["vs_sparse"] = difference_interval(scores["best"], scores["sparse"], rng)
+    found["vs_native"] = None
+    found["hns_told_apart"] = None
+    if "native" in scores:
+        found["vs_native"] = difference_interval(scores["best"], scores["native"], rng)
+        gap = difference_interval(scores["native"], scores["sparse"], rng)
+        found["hns_told_apart"] = gap[1] > 0 or gap[2] < 0
     return found
 
 
@@ -171,6 +193,9 @@ def table(row: dict[str, Any]) -> str:
         if arm in row:
             lines.append(f"| {arm} | {_fmt(row[arm])} | {row[f'{arm}_success']:.2f} |")
     lines.append(f"\nHNS: {_hns_text(row)}\n")
+    lines.append(
+        f"best - native: {_fmt(row['vs_native'])}; best - sparse: {_fmt(row['vs_sparse'])}\n"
+    )
     confirmation = row.get("confirmation")
     if confirmation:
         means = ", ".join(
@@ -189,7 +214,9 @@ def table(row: dict[str, Any]) -> str:
 
 def _hns_text(row: dict[str, Any]) -> str:
     if row["hns"] is not None:
-        return _fmt(row["hns"])
+        if row["hns_told_apart"]:
+            return _fmt(row["hns"])
+        return f"{_fmt(row['hns'])} (native and sparse not told apart: read the differences)"
     if "native" not in row["scores"]:
         return "undefined (no native reward for this behaviour)"
     return "undefined (native and sparse scored the same)"
@@ -199,8 +226,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
     """One markdown table over every task: the form ``docs/benchmarks.md`` keeps."""
     lines = [
         "| task | fitness (success at) | budget | seeds | best synthesised | native | sparse "
-        "| HNS | success best / native / sparse |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| HNS | best - native | best - sparse | success best / native / sparse |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for raw in rows:
         row = summarise(raw)
@@ -212,7 +239,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
             f"| {row['task']} | {row['fitness']} ({row['threshold']:g}) "
             f"| {row.get('budget', '?')} ({row.get('steps', 0) / 1000:g}k) "
             f"| {len(row['scores']['best'])} | {_fmt(row['best'])} "
-            f"| {_fmt(row.get('native'))} | {_fmt(row['sparse'])} | {_hns_text(row)} | {rates} |"
+            f"| {_fmt(row.get('native'))} | {_fmt(row['sparse'])} | {_hns_text(row)} "
+            f"| {_fmt(row['vs_native'])} | {_fmt(row['vs_sparse'])} | {rates} |"
         )
     return "\n".join(lines)
 
