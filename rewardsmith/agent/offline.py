@@ -26,6 +26,8 @@ from rewardsmith.agent.terms import (
     Slot,
     Term,
     catalogue,
+    episode_steps,
+    guard_hovering,
     make_term,
     render_source,
     termination_kind,
@@ -199,7 +201,7 @@ class OfflineDesigner:
         rng: np.random.Generator,
     ) -> RewardCandidate | None:
         for attempt in range(30):
-            terms = _clean(genome)
+            terms = _clean(guard_hovering(copy.deepcopy(genome), episode_steps(ctx.task)))
             header = [
                 f"Offline designer. Task: {_one_line(ctx.description or ctx.task.description)}"
             ]
@@ -332,7 +334,9 @@ def _directed(
             if wider > term["scale"]:
                 term["scale"] = wider
                 notes.append(f"{name} is rarely near its target ({_fmt(value)}): temperature x2")
-        elif flat and small:
+        elif flat and small and not (term["role"] == "penalty" and not any(trace)):
+            # A penalty that never fired (crash, leaving the screen) is a deterrent at work;
+            # dropping it would make the event free again.
             if term["role"] == "objective":
                 term["weight"] *= 3.0
                 notes.append(f"{name} is flat and small: weight x3")

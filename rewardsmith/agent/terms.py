@@ -347,6 +347,13 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
     if crash is not None:
         term = make_term("crash", "linear", crash.name, 100.0, "penalty", sign=-1.0)
         slots.append(Slot(term, why="do not crash"))
+    pos = tagged(task, "x_position")
+    bound = termination_bound(task, pos.name) if pos is not None else None
+    if pos is not None and bound is not None:
+        # With a time cost, leaving the screen ends the episode for free unless it costs
+        # like a crash: on LunarLanderLeft the lander learned to fly off in 80 steps.
+        term = make_term("off_screen", "beyond", pos.name, 100.0, "penalty", scale=bound)
+        slots.append(Slot(term, why=f"do not leave |{pos.name}| < {bound:g}"))
     contact = tagged(task, "contact", scalar=False)
     if contact is not None:
         term = make_term("leg_contact", "vector_mean", contact.name, 0.3, "shaping")
@@ -355,7 +362,6 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
     if sink is not None:
         term = make_term("gentle", "gauss", sink.name, 0.2, "shaping", 0.0, 1.0)
         slots.append(Slot(term, include=0.7, why="descend slowly"))
-    pos = tagged(task, "x_position")
     if pos is not None and intent.x_side is None and intent.target_x is None:
         term = make_term("over_pad", "gauss", pos.name, 0.2, "shaping", 0.0, 2.0)
         slots.append(Slot(term, include=0.7, why="stay over the pad"))
@@ -375,6 +381,54 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         )
         slots.append(Slot(spot, why=f"land near x = {target:g}"))
     return slots
+
+
+# Forms that pay a bounded, positive amount on every step (``tanh`` at most its weight).
+_PER_STEP_PAY = {"alive", "gauss", "decay", "cosine", "tanh", "bonus", "vector_mean", "vector_tanh"}
+HOVER_SHARE = 0.5  # a whole episode of per-step pay is worth at most this share of a landing
+TIME_COST_SHARE = 0.1  # a whole episode of time cost: this share of a landing
+
+
+def episode_steps(task: TaskSpec, default: int = 1000) -> int:
+    """The step limit the termination text states ("cut off after 1000 steps")."""
+    match = re.search(r"after\s+([\d,]+)\s+steps", task.termination)
+    return int(match.group(1).replace(",", "")) if match else default
+
+
+def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
+    """Size a landing genome's per-step terms so that only landing pays.
+
+    A landing pays once, when the lander comes to rest; shaping pays on every step it is
+    airborne. Measured on LunarLanderLeft at 491k steps: with shaping netting +0.3 per
+    step, every candidate hovered 8 to 17 m up until the time limit; with a time cost
+    larger than the shaping (-0.5 net per step), it crashed within 70 steps, since a crash
+    costs less than a long episode. So a whole episode of shaping, summed at its most,
+    is worth at most :data:`HOVER_SHARE` of the landing payment, and a whole episode of
+    time cost :data:`TIME_COST_SHARE` of it: landing > hovering > crashing. Terms gated
+    on the landing pay only at rest and do not count.
+
+    Args:
+        genome: The terms; changed in place.
+        steps: The episode's step limit.
+
+    Returns:
+        The genome (unchanged without a ``landing`` term).
+    """
+    landing = next((t for t in genome if t["name"] == "landing"), None)
+    if landing is None or landing["weight"] <= 0:
+        return genome
+    paying = [
+        t for t in genome if t["kind"] in _PER_STEP_PAY and t["weight"] > 0 and "gate" not in t
+    ]
+    pay = sum(t["weight"] for t in paying)
+    allowed = HOVER_SHARE * landing["weight"] / steps
+    if pay > allowed:
+        for term in paying:
+            term["weight"] *= allowed / pay
+    for term in genome:
+        if term["name"] == "time_cost":
+            term["weight"] = -TIME_COST_SHARE * landing["weight"] / steps
+    return genome
 
 
 def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
@@ -424,6 +478,8 @@ def _expression(term: Term, var: str) -> str:
         return f"{_num(w)} * 0.5 * (1.0 + np.cos({centred}))"
     if kind == "decay":
         return f"{_num(w)} * np.exp(-np.abs({centred}) / {_num(scale)})"
+    if kind == "beyond":  # a one-off cost for the step that crosses a termination bound
+        return f"-{_num(w)} * (np.abs({centred}) >= {_num(scale)}).astype(np.float64)"
     if kind == "bonus":
         return f"{_num(w)} * (np.abs({centred}) < {_num(scale)}).astype(np.float64)"
     if kind == "energy":

@@ -281,6 +281,7 @@ def test_reflection_signals_steer_the_first_child() -> None:
             _term("spin_damping", "gauss", "pole_angular_velocity", 0.2, "shaping", scale=1.5),
             _term("drift", "linear", "cart_velocity", 0.01, "shaping"),
             _term("energy", "energy", "action", 0.01, "penalty"),
+            _term("crash", "linear", "cart_position", 5.0, "penalty", sign=-1.0),
         ],
     )
     result = CandidateResult(
@@ -293,6 +294,7 @@ def test_reflection_signals_steer_the_first_child() -> None:
             "spin_damping": [0.1, 0.15, 0.19],
             "drift": [0.001, 0.001, 0.001],  # flat and tiny: drop it
             "energy": [-0.5, -0.9, -1.0],  # a penalty dominating the reward: halve it
+            "crash": [0.0, 0.0, 0.0],  # a deterrent that never fired: keep it
         },
         ended_by={"termination": 3},  # episodes end early: raise the alive bonus
     )
@@ -304,6 +306,7 @@ def test_reflection_signals_steer_the_first_child() -> None:
     assert terms["alive"]["weight"] == pytest.approx(2.0)
     assert terms["upright"]["scale"] == pytest.approx(0.4, rel=0.4)
     assert "drift" not in terms
+    assert terms["crash"]["weight"] == pytest.approx(5.0, rel=0.4)
     assert terms["energy"]["weight"] == pytest.approx(0.005, rel=0.4)
     for word in ("alive bonus x2", "temperature x2", "drift is flat", "dominates"):
         assert word in notes
@@ -413,3 +416,47 @@ def test_land_far_left_is_a_side_not_a_direction() -> None:
     assert intent.land and intent.x_side == -1 and intent.direction is None
     assert read_intent("stand still with both arms raised above the head").arms_up
     assert read_intent("stand up from the ground").high
+
+
+@pytest.mark.parametrize(
+    "task_id", ["LunarLander-v3", "LunarLanderContinuous-v3", "LunarLanderLeft-v3"]
+)
+def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str) -> None:
+    """In every generation: a whole episode airborne earns less than any landing, and more
+    than crashing or leaving the screen. Measured on LunarLanderLeft: with hovering paid
+    +0.3 a step every candidate hovered; with it costing 0.5 a step, every one crashed.
+    """
+    from rewardsmith.agent.terms import episode_steps
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task(task_id)
+    steps = episode_steps(task)
+    ctx = _ctx(task)
+    designer = OfflineDesigner()
+    first = designer.propose(ctx, [], n=6).candidates
+    second = designer.propose(ctx, [_record(first, [0.0, 0.2, 0.1, 0.0, 0.3, 0.05])], n=6)
+    n = 199
+    rng = np.random.default_rng(0)
+
+    def batch(**fields: np.ndarray) -> dict[str, np.ndarray]:
+        out = {f.name: np.zeros((n, *f.shape)) for f in task.fields}
+        out["x_position"] = np.linspace(-9.9, 9.9, n)
+        out["action"] = np.zeros((n, 2))  # effort only costs: no action is the best case
+        return out | fields
+
+    best_air = batch(leg_contacts=np.ones((n, 2)))  # level, still, legs down, not at rest
+    worst_air = batch(
+        angle=rng.uniform(-3, 3, n), y_velocity=rng.uniform(-20, 20, n), height=np.full(n, 9.0)
+    )
+    landed = batch(at_rest=np.ones(n), leg_contacts=np.ones((n, 2)))
+    crashed = batch(crashed=np.ones(n))
+    off = batch(x_position=np.full(n, 10.5))
+    for candidate in [*first, *second.candidates]:
+        reward = {
+            name: _call(task, candidate.source, b)[0]
+            for name, b in [("best_air", best_air), ("worst_air", worst_air), ("landed", landed),
+                            ("crashed", crashed), ("off", off)]
+        }  # fmt: skip
+        hover = steps * reward["best_air"].max()
+        assert hover < reward["landed"].min(), candidate.source
+        assert steps * reward["worst_air"].min() > max(reward["crashed"].max(), reward["off"].max())
