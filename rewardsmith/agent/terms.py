@@ -401,8 +401,9 @@ def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
     A landing pays once, when the lander comes to rest; shaping pays on every step it is
     airborne. Measured on LunarLanderLeft at 491k steps: with shaping netting +0.3 per
     step, every candidate hovered 8 to 17 m up until the time limit; with a time cost
-    larger than the shaping (-0.5 net per step), it crashed within 70 steps, since a crash
-    costs less than a long episode. So a whole episode of shaping, summed at its most,
+    larger than the shaping (-0.5 net per step) it flew off the screen within 80 steps,
+    and once that cost like a crash it crashed within 70: a crash cost less than a long
+    episode. So a whole episode of shaping, summed at its most,
     is worth at most :data:`HOVER_SHARE` of the landing payment, and a whole episode of
     time cost :data:`TIME_COST_SHARE` of it: landing > hovering > crashing. Terms gated
     on the landing pay only at rest and do not count.
