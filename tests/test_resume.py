@@ -6,11 +6,13 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from rewardsmith.train.scratch import ROOT_PREFIX
 from tests.helpers import run_cli, spawn_cli
 
 pytestmark = pytest.mark.slow
@@ -137,9 +139,13 @@ def test_resume_after_sigkill_mid_halving_continues_every_rung(tmp_path: Path) -
     proc.wait()
     before = _rung_states(run)
     assert before and not (run / "iter_00" / "iteration.json").exists()
+    # The killed run's job folders (a checkpoint among them) outlive it until swept.
+    left = list(Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}{proc.pid}-*"))
+    assert left, "the killed run had no scratch root"
 
     result = run_cli(["resume", str(run)], cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not any(path.exists() for path in left), "the resumed run swept the killed one's"
     after = _rung_states(run)
     for cand, old in before.items():
         new = after[cand]

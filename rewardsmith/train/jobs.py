@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.sandbox.runner import Limits, run_sandboxed
+from rewardsmith.train.scratch import scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def run_job(
         progress: Called from a helper thread with each new ``progress.json`` the
             worker writes while it runs.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="rewardsmith-job-"))
+    workdir = scratch_dir("job-")
     try:
         for name, src in (inputs or {}).items():
             shutil.copyfile(src, workdir / name)

@@ -27,6 +27,7 @@ from typing import Any
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job, ProgressHook, default_workers
 from rewardsmith.train.jobs import JobOutcome, run_job
+from rewardsmith.train.scratch import scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _ray_job(
     queue: Any,
 ) -> dict[str, Any]:
     """Body of the Ray task: one sandboxed worker job, files in and out as bytes."""
-    folder = Path(tempfile.mkdtemp(prefix="rewardsmith-ray-"))
+    folder = scratch_dir("ray-")
     try:
         paths: dict[str, Path] = {}
         for name, blob in inputs.items():
