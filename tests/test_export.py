@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -115,6 +116,47 @@ def test_exported_reward_matches_rewardsmith_on_the_same_states(
 def tiny_reward_dir(exported: Path) -> Path:
     doc = exported.read_text().split("Source run: ", 1)[1]
     return Path(doc.split(" (designed", 1)[0]) / "best"
+
+
+@pytest.mark.slow
+def test_an_exported_reward_reads_fields_one_step_back(exported: Path) -> None:
+    """The module's wrappers give ``prev_<field>`` as training did, one env or a batch."""
+    text = exported.read_text()
+    head, rest = text.split(" the reward, as trained\n", 1)
+    _, tail = rest.split("\n# ---", 1)
+    progress = (
+        "def compute_reward(cart_position, prev_cart_position):\n"
+        "    moved = cart_position - prev_cart_position\n"
+        '    return moved, {"moved": moved}\n'
+    )
+    text = f"{head} the reward, as trained\n\n{progress}\n\n# ---{tail}"
+    text = re.sub(
+        r"^REWARD_PARAMETERS = .*$",
+        "REWARD_PARAMETERS = ('cart_position', 'prev_cart_position')",
+        text,
+        flags=re.MULTILINE,
+    )
+    (exported.parent / "progress_reward.py").write_text(text)
+    code = """
+import json, gymnasium as gym, numpy as np, progress_reward as m
+assert m.REWARD_PARAMETERS == ("cart_position", "prev_cart_position"), m.REWARD_PARAMETERS
+env = m.SynthesizedReward(gym.make(m.ENV_ID))
+obs, info = env.reset(seed=3)
+errors, before = [], info["fields"]["cart_position"]
+for _ in range(30):
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    errors.append(abs(reward - (info["fields"]["cart_position"] - before)))
+    before = info["fields"]["cart_position"]
+venv = m.make_sb3_vec_env(n_envs=2, seed=0)
+venv.reset()
+for _ in range(30):
+    _, rewards, dones, infos = venv.step(np.array([0, 1]))
+    for r, i in zip(rewards, infos):
+        errors.append(abs(r - (i["fields"]["cart_position"] - i["prev_fields"]["cart_position"])))
+        errors.append(float(i["prev_fields"]["cart_position"] == i["fields"]["cart_position"]))
+print(json.dumps({"worst": float(max(errors))}))
+"""
+    assert _outside(code, exported.parent)["worst"] < 1e-6
 
 
 @pytest.mark.slow

@@ -517,6 +517,7 @@ def tasks(
             fields.add_row(f.name, str(f.shape), f.unit, f.meaning)
         fields.add_row("action", "(act_dim,)", "-", spec.action_meaning)
         console.print(fields)
+        console.print("each field f is also available as prev_f, its value one step earlier")
         if spec.termination:
             console.print(f"episodes end early when: {spec.termination}", highlight=False)
         measures = Table("fitness", "meaning", "success at")

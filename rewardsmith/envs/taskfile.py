@@ -293,6 +293,12 @@ def _expression_fields(
                 f"field name {name!r} must be a new Python identifier (not {sorted(taken)[:5]}...)",
                 name,
             )
+        if name.startswith("prev_"):
+            raise src.fail(
+                f"field name {name!r} starts with 'prev_', which rewards use for a field's "
+                f"value one step earlier; rename it (e.g. {name[5:] + '_before'!r})",
+                name,
+            )
         try:
             code = taskexpr.compile_expr(expr, taskexpr.FIELD_NAMES | set(taskexpr.HELPERS))
         except taskexpr.ExprError as exc:

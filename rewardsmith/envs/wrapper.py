@@ -64,11 +64,13 @@ class TaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Step, read the fields, add the fitness term; report the episode at its end."""
         obs, native, terminated, truncated, info = self.env.step(action)
         fields = self._read(obs, action, info)
-        term = float(self.measure.step(self._fields, fields, float(native)))
+        previous = self._fields
+        term = float(self.measure.step(previous, fields, float(native)))
         self._fields = fields
         self._terms.append(term)
         self._native_return += float(native)
         info["fields"] = fields
+        info["prev_fields"] = previous  # for rewards that take prev_<field>
         info["fitness_step"] = term
         if terminated or truncated:
             info["episode_stats"] = {

@@ -30,6 +30,7 @@ _OWN_NAMES = frozenset(
         "REWARD_PARAMETERS",
         "FIELD_NAMES",
         "extract_fields",
+        "gather",
         "reward_batch",
         "SynthesizedReward",
         "wrap_vec_env",

@@ -11,6 +11,13 @@ REWARD_PARAMETERS = {params!r}
 FIELD_NAMES = tuple(p for p in REWARD_PARAMETERS if p != "action")
 
 
+def gather(fields, previous, name):
+    """A parameter's value for one env: ``prev_<field>`` is ``<field>`` one step back."""
+    if name in fields or not name.startswith("prev_"):
+        return fields[name]
+    return previous[name[len("prev_"):]]
+
+
 def extract_fields(env, obs, action):
     """The task's state fields of ``env`` after a reset (``action=None``) or a step."""
     return {extract_name}(env.unwrapped, obs, action)
@@ -40,8 +47,8 @@ class SynthesizedReward(gym.Wrapper):
     """Replace the env's reward with the synthesised one.
 
     ``info["fields"]`` holds the state fields after every reset and step,
-    ``info["native_reward"]`` the env's own reward and ``info["reward_components"]`` the
-    reward's named terms.
+    ``info["prev_fields"]`` after a step the fields before it, ``info["native_reward"]``
+    the env's own reward and ``info["reward_components"]`` the reward's named terms.
 
     Args:
         env: An env made with ``gymnasium.make(ENV_ID, **ENV_KWARGS)``.
@@ -55,17 +62,23 @@ class SynthesizedReward(gym.Wrapper):
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        info["fields"] = extract_fields(self.env, obs, None)
+        self._fields = extract_fields(self.env, obs, None)
+        info["fields"] = self._fields
         return obs, info
 
     def step(self, action):
         obs, native, terminated, truncated, info = self.env.step(action)
-        fields = extract_fields(self.env, obs, action)
+        previous, fields = self._fields, extract_fields(self.env, obs, action)
+        self._fields = fields
         info["fields"] = fields
+        info["prev_fields"] = previous
         info["native_reward"] = float(native)
         reward = native
         if self.compute:
-            batch = {{name: np.asarray([fields[name]], dtype=np.float64) for name in FIELD_NAMES}}
+            batch = {{
+                name: np.asarray([gather(fields, previous, name)], dtype=np.float64)
+                for name in FIELD_NAMES
+            }}
             values, components = reward_batch(batch, np.asarray([action]))
             reward = float(values[0])
             info["reward_components"] = {{k: float(v[0]) for k, v in components.items()}}
@@ -98,7 +111,10 @@ def wrap_vec_env(venv):
             def step_wait(self):
                 obs, native, dones, infos = self.venv.step_wait()
                 fields = {{
-                    name: np.asarray([info["fields"][name] for info in infos], dtype=np.float64)
+                    name: np.asarray(
+                        [gather(i["fields"], i["prev_fields"], name) for i in infos],
+                        dtype=np.float64,
+                    )
                     for name in FIELD_NAMES
                 }}
                 reward, components = reward_batch(fields, self._actions)

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from rewardsmith.sandbox.loader import IMPORTABLE, SAFE_BUILTIN_NAMES, TYPING_NAMES
+from rewardsmith.train.contract import PREVIOUS_PREFIX, is_reward_input
 
 #: numpy submodules reward code may use, by access path.
 ALLOWED_SUBMODULES = frozenset({"numpy.linalg", "numpy.fft", "numpy.emath"})
@@ -179,7 +180,9 @@ class _Checker:
         return None
 
     def available(self) -> str:
-        return ", ".join(self.allowed) if self.allowed else "(none)"
+        if not self.allowed:
+            return "(none)"
+        return ", ".join(self.allowed) + f", and {PREVIOUS_PREFIX}<field> for a field one step back"
 
     def resolve(self, path: str) -> Any:
         """Return the object at dotted ``path`` under numpy/math (``None`` when missing)."""
@@ -299,7 +302,7 @@ class _Checker:
             )
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
         for name in params:
-            if name not in self.allowed:
+            if not is_reward_input(name, self.allowed):
                 self.problems.add(
                     fn.lineno,
                     f"compute_reward parameter `{name}` is not a state field of this task"

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.sandbox.loader import REWARD_FILENAME, load_reward
-from rewardsmith.train.contract import RewardContractError, call_reward, reward_parameters
+from rewardsmith.train.contract import (
+    PREVIOUS_PREFIX,
+    RewardContractError,
+    call_reward,
+    is_reward_input,
+    previous_field,
+    reward_parameters,
+)
 
 #: Failed batches after which the check stops calling the reward.
 MAX_FAILED_BATCHES = 5
@@ -163,14 +170,22 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
     except RewardContractError as exc:
         problems.append(str(exc))
         return report
+    for name in params:
+        base = previous_field(name)
+        if name not in fields and base in fields:
+            # Transitions recorded before prev_<field> existed: no step back to show.
+            fields[name] = fields[base]
     unknown = [
-        p for p in params if (allowed and p not in allowed) or (p != "action" and p not in fields)
+        p
+        for p in params
+        if (allowed and not is_reward_input(p, allowed)) or (p != "action" and p not in fields)
     ]
     if unknown:
         known = ", ".join(allowed) or ", ".join([*fields, "action"])
         problems.append(
             f"compute_reward takes {', '.join(map(repr, unknown))}, which this task does not "
-            f"provide; available: {known}"
+            f"provide; available: {known}, and {PREVIOUS_PREFIX}<field> for a field one step "
+            "back"
         )
         return report
     try:

@@ -2,17 +2,18 @@
 
 ``compute_reward`` takes state fields by name, each a numpy array whose first axis is
 the batch of ``n`` parallel envs (``action`` is ``(n, act_dim)`` for Box actions and
-``(n,)`` ints for Discrete ones). It returns ``(reward, components)``: ``reward`` of
-shape ``(n,)`` and ``components`` a dict of named terms, each of shape ``(n,)``. A
-component given as a plain number (a common habit) is broadcast to ``(n,)``; a reward
-of shape ``(n, 1)`` or a scalar reward is refused, because either usually hides a
-mistake about the batch axis. Every value must be finite.
+``(n,)`` ints for Discrete ones; ``prev_<field>`` is a field one step earlier). It
+returns ``(reward, components)``: ``reward`` of shape ``(n,)`` and ``components`` a dict
+of named terms, each of shape ``(n,)``. A component given as a plain number (a common
+habit) is broadcast to ``(n,)``; a reward of shape ``(n, 1)`` or a scalar reward is
+refused, because either usually hides a mistake about the batch axis. Every value must
+be finite.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,31 @@ ENTRY_POINT = "compute_reward"
 MAX_COMPONENTS = 64
 #: Longest component name, for the same reason.
 MAX_COMPONENT_NAME = 100
+#: A parameter ``prev_<field>`` receives ``<field>`` as it was one step earlier in the same
+#: episode (after the reset, on an episode's first step). Potential-based shaping,
+#: ``phi(state) - phi(prev_state)``, needs it: it pays for progress and sums to the same
+#: total however long the agent dawdles, so hovering or circling earns nothing.
+PREVIOUS_PREFIX = "prev_"
+
+
+def previous_field(name: str) -> str | None:
+    """The field a ``prev_<field>`` parameter reads one step back (``None``: another name)."""
+    if name.startswith(PREVIOUS_PREFIX) and len(name) > len(PREVIOUS_PREFIX):
+        return name[len(PREVIOUS_PREFIX) :]
+    return None
+
+
+def is_reward_input(name: str, inputs: Collection[str]) -> bool:
+    """Whether ``compute_reward`` may take ``name``, given the task's ``inputs``.
+
+    Args:
+        name: A parameter name.
+        inputs: The task's field names and ``action``.
+    """
+    if name in inputs:
+        return True
+    base = previous_field(name)
+    return base is not None and base != "action" and base in inputs
 
 
 def normalise_source(source: str) -> str:
@@ -192,10 +218,11 @@ def call_reward(
         elif name in fields:
             kwargs[name] = fields[name]
         else:
-            known = ", ".join([*fields, "action"])
+            known = ", ".join([*(f for f in fields if previous_field(f) is None), "action"])
             raise RewardContractError(
                 f"compute_reward takes a parameter {name!r}, which is not a state field; "
-                f"available: {known}"
+                f"available: {known}, and {PREVIOUS_PREFIX}<field> for a field's value one "
+                "step earlier"
             )
     out = fn(**kwargs)
     if not isinstance(out, (tuple, list)) or len(out) != 2:

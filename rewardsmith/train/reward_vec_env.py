@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from rewardsmith.train.contract import RewardContractError, call_reward
+from rewardsmith.train.contract import RewardContractError, call_reward, previous_field
 
 #: Vector steps between speed checks: early enough for short trainings (a 2000-step
 #: CartPole run has 250), cheap (one integer test per step).
@@ -79,6 +79,23 @@ def _watch(ref: weakref.ref[_CallWatchdog]) -> None:
         time.sleep(pause)
 
 
+def _sources(params: Sequence[str], fields: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """Where each parameter's values come from: ``(name, info key, field name)``.
+
+    A field whose own name starts with ``prev_`` is that field, not a previous value.
+    """
+    sources = []
+    for name in params:
+        if name == "action":
+            continue
+        base = previous_field(name)
+        if name in fields or base is None:
+            sources.append((name, "fields", name))
+        else:
+            sources.append((name, "prev_fields", base))
+    return tuple(sources)
+
+
 class RewardVecEnv(VecEnvWrapper):
     """Compute rewards with ``reward_fn`` from stacked state fields.
 
@@ -103,7 +120,8 @@ class RewardVecEnv(VecEnvWrapper):
         super().__init__(venv)
         self.reward_fn = reward_fn
         self.params = tuple(params)
-        self._field_params = tuple(p for p in self.params if p != "action")
+        # (parameter, info key, field): prev_<field> reads the wrapper's "prev_fields".
+        self._sources: tuple[tuple[str, str, str], ...] | None = None
         self.max_time_fraction = max_time_fraction
         self._actions: np.ndarray | None = None
         self._sums: dict[str, float] = {}
@@ -135,9 +153,11 @@ class RewardVecEnv(VecEnvWrapper):
         env_time = started - self._step_started
         self.env_seconds += env_time
         self._window_env += env_time
+        if self._sources is None:
+            self._sources = _sources(self.params, infos[0]["fields"])
         fields = {
-            name: np.asarray([info["fields"][name] for info in infos], dtype=np.float64)
-            for name in self._field_params
+            name: np.asarray([info[key][field] for info in infos], dtype=np.float64)
+            for name, key, field in self._sources
         }
         assert self._actions is not None
         watchdog = self._watchdog

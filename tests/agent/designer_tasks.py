@@ -116,6 +116,7 @@ ALL_TASKS = (CARTPOLE, PENDULUM, CHEETAH, REACHER)
 def random_batch(task: TaskSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random field values for ``n`` envs, ``action`` included (ints for discrete tasks)."""
     batch = {f.name: rng.normal(size=(n, *f.shape)) for f in task.fields}
+    batch |= {f"prev_{f.name}": rng.normal(size=(n, *f.shape)) for f in task.fields}
     if "discrete" in task.action_meaning.lower():
         batch["action"] = rng.integers(0, 2, size=n)
     else:

@@ -43,10 +43,34 @@ def transitions(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path,
         x=np.linspace(-1, 1, 32),
         v=np.cos(steps),
+        prev_x=np.linspace(-1, 1, 32) - 0.05 * np.cos(steps),  # as the probe records them
+        prev_v=np.cos(steps - 1),
         action=np.sin(steps)[:, None],
         step_seconds=np.array(1e-3),
     )
     return path
+
+
+PROGRESS = """\
+import numpy as np
+
+def compute_reward(x, prev_x):
+    moved = x - prev_x
+    return moved, {"moved": moved}
+"""
+
+
+def test_a_reward_may_read_fields_one_step_back(transitions: Path) -> None:
+    report = Critic(TASK, transitions).check(RewardCandidate(PROGRESS))
+    assert report.passed, report.problems
+    moved = 0.05 * np.cos(np.arange(32.0))
+    assert report.dynamic["reward_stats"]["mean"] == pytest.approx(moved.mean())
+    for bad, why in [("prev_speed", "`prev_speed` is not a state field"),
+                     ("prev_action", "`prev_action` is not a state field")]:  # fmt: skip
+        source = PROGRESS.replace("prev_x", bad)
+        report = Critic(TASK, transitions).check(RewardCandidate(source))
+        assert not report.passed and not report.static_ok
+        assert why in report.problems[0] and "prev_<field>" in report.problems[0]
 
 
 def test_unknown_field_is_rejected_statically_without_a_process(
@@ -63,7 +87,8 @@ def test_unknown_field_is_rejected_statically_without_a_process(
     assert not report.passed and not report.static_ok and report.dynamic == {}
     assert report.problems == [
         "line 3: compute_reward parameter `velocity` is not a state field of this task. "
-        "Fix: use only these names as parameters: x, v, action"
+        "Fix: use only these names as parameters: x, v, action, and prev_<field> for a field "
+        "one step back"
     ]
     assert report.verdict_text() == ("The critic rejected this reward:\n- " + report.problems[0])
 

@@ -31,6 +31,7 @@ def test_system_prompt_states_the_contract_and_tips() -> None:
     text = render("system")
     for phrase in ("compute_reward", "(reward, components)", "(n,)", "alive bonus", "np.exp"):
         assert phrase in text
+    assert "`prev_<field>`" in text and "phi(prev_fields)" in text
 
 
 def test_initial_user_has_fields_action_termination_fitness_but_no_fitness_code() -> None:
@@ -41,6 +42,7 @@ def test_initial_user_has_fields_action_termination_fitness_but_no_fitness_code(
         assert f"`{f.name}`" in text
         assert f.meaning in text
     assert "(6,)" in text  # vector fields show their shape
+    assert "`prev_f`, its value one step earlier" in text
     assert CHEETAH.action_meaning in text
     assert CHEETAH.termination in text
     assert "forward_distance" in text and CHEETAH.fitness[0].meaning in text

@@ -37,6 +37,10 @@ class SynthRewardEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action):
         obs, _, terminated, truncated, info = self.env.step(action)
         batch = {k: np.asarray(v, dtype=np.float64)[None] for k, v in info["fields"].items()}
+        batch |= {
+            f"prev_{k}": np.asarray(v, dtype=np.float64)[None]
+            for k, v in info["prev_fields"].items()
+        }
         batch["action"] = np.asarray(action)[None]
         reward, components = self._reward(**{p: batch[p] for p in self._params})
         assert np.shape(reward) == (1,) and all(np.shape(c) == (1,) for c in components.values())

@@ -133,6 +133,7 @@ def test_fields_are_documented(task_id):
     assert "action" not in names
     for f in spec.fields:
         assert f.name.isidentifier() and not keyword.iskeyword(f.name)
+        assert not f.name.startswith("prev_")  # prev_<field> is the field one step back
         assert isinstance(f.shape, tuple)
         assert f.unit and f.meaning.endswith(".")
         assert f.tags <= TAGS, f.tags - TAGS

@@ -70,6 +70,7 @@ def test_fields_have_their_documented_shapes(spec):
     for _ in range(5):
         _, _, terminated, truncated, info = env.step(_gentle(env))
         _check_fields(spec, info["fields"])
+        assert info["prev_fields"] is history[-1]  # what rewards read as prev_<field>
         history.append(info["fields"])
         assert not (terminated or truncated)
     times = [fields["time"] for fields in history]

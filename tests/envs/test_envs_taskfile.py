@@ -100,6 +100,7 @@ def test_the_worker_rebuilds_the_task_from_the_job(tmp_path):
         ),
         (('aggregate = "sum"', 'aggregate = "median"'), 22, ["aggregate 'median'"]),
         (("tags = [", "tagz = ["), 12, ["unknown key 'tagz'", "'tags'"]),
+        (('name = "nose_height"', 'name = "prev_nose"'), 8, ["starts with 'prev_'", "nose_before"]),
     ],
 )
 def test_bad_files_fail_with_the_line_and_the_fix(change, line, words):

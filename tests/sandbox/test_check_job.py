@@ -127,8 +127,12 @@ def test_load_time_error_and_unknown_parameter(transitions: Path) -> None:
     ]
     job["source"] = GOOD.replace("(x, v, action)", "(x, height)")
     assert run_check(job)["problems"] == [
-        "compute_reward takes 'height', which this task does not provide; available: x, v, action"
+        "compute_reward takes 'height', which this task does not provide; available: x, v, "
+        "action, and prev_<field> for a field one step back"
     ]
+    # Transitions recorded before prev_<field> existed: the field itself stands in.
+    job["source"] = GOOD.replace("(x, v, action)", "(x, prev_v, v, action)")
+    assert run_check(job)["problems"] == []
 
 
 def test_changing_component_names_and_distinct_errors(transitions: Path) -> None:

@@ -6,7 +6,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rewardsmith.train.contract import RewardContractError, call_reward, reward_parameters
+from rewardsmith.train.contract import (
+    RewardContractError,
+    call_reward,
+    is_reward_input,
+    previous_field,
+    reward_parameters,
+)
 
 N = 4
 FIELDS = {"x": np.arange(N, dtype=float), "v": np.linspace(-1.0, 1.0, N)}
@@ -93,3 +99,18 @@ def test_reward_parameters() -> None:
         reward_parameters("def reward(x):\n    pass\n")
     with pytest.raises(RewardContractError, match="does not parse"):
         reward_parameters("def compute_reward(x:\n")
+
+
+def test_prev_names_read_a_field_one_step_back_and_nothing_else() -> None:
+    inputs = ("x", "legs", "action")
+    assert previous_field("prev_x") == "x" and previous_field("x") is None
+    assert previous_field("prev_") is None
+    assert is_reward_input("prev_x", inputs) and is_reward_input("prev_legs", inputs)
+    assert not is_reward_input("prev_action", inputs)  # the action is given, not a state
+    assert not is_reward_input("prev_y", inputs) and not is_reward_input("prev_prev_x", inputs)
+    fields = {"x": np.ones(2), "prev_x": np.zeros(2)}
+    moved = lambda x, prev_x: (x - prev_x, {})  # noqa: E731
+    reward, _ = call_reward(moved, fields, np.zeros(2), ["x", "prev_x"])
+    assert reward.tolist() == [1.0, 1.0]
+    with pytest.raises(RewardContractError, match=r"available: x, action, and prev_<field>"):
+        call_reward(lambda prev_y: (prev_y, {}), fields, np.zeros(2), ["prev_y"])

@@ -109,6 +109,33 @@ def test_reward_vec_env_batches_one_call_per_step(in_tmp: Path) -> None:
     assert env.pop_component_means() == {}
 
 
+def test_prev_fields_are_the_step_before_and_the_reset_state_after_a_reset(
+    in_tmp: Path,
+) -> None:
+    def progress(cart_position, prev_cart_position):
+        moved = cart_position - prev_cart_position
+        return moved, {"moved": moved}
+
+    venv = _venv(3)
+    env = RewardVecEnv(venv, progress, ("cart_position", "prev_cart_position"))
+    env.reset()
+    before = [e.unwrapped.state[0] for e in venv.envs]  # the reset states
+    rng = np.random.default_rng(0)
+    episodes_ended = 0
+    for _ in range(60):
+        _, reward, dones, infos = env.step(rng.integers(0, 2, size=3))
+        now = np.array([info["fields"]["cart_position"] for info in infos])
+        assert np.allclose(reward, now - np.array(before), atol=1e-6)
+        assert np.all(reward != 0)  # the cart always moves: prev is never a copy of now
+        # After an episode ends, the next step starts from the new episode's reset state.
+        before = [
+            venv.reset_infos[i]["fields"]["cart_position"] if done else now[i]
+            for i, done in enumerate(dones)
+        ]
+        episodes_ended += int(dones.sum())
+    assert episodes_ended > 0
+
+
 def test_reward_vec_env_rejects_bad_output(in_tmp: Path) -> None:
     env = RewardVecEnv(_venv(), lambda pole_angle: (np.ones(5), {}), ("pole_angle",))
     env.reset()
