@@ -323,7 +323,9 @@ def _directed(
     for term in list(child):
         name = term["name"]
         trace = [v for v in result.component_trace.get(name, []) if math.isfinite(v)]
-        if len(trace) < 2 or term["kind"] == "alive":
+        # A progress term's mean per step is small by design (its sum is the distance
+        # closed, however long the episode): never judged flat or small.
+        if len(trace) < 2 or term["kind"] in {"alive", "progress"}:
             continue
         value = last.get(name, 0.0)
         spread = max(trace) - min(trace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from rewardsmith.agent.offline import OfflineDesigner
 from rewardsmith.agent.parsing import extract_code
 from rewardsmith.envs.registry import all_tasks
 from rewardsmith.envs.spec import TaskSpec
+from rewardsmith.train.contract import is_reward_input
 from tests.agent.designer_tasks import ALL_TASKS, CARTPOLE, CHEETAH, PENDULUM, random_batch
 
 
@@ -39,7 +41,8 @@ def _call(task: TaskSpec, source: str, batch: dict[str, np.ndarray]) -> tuple:
 
 
 def _check_contract(task: TaskSpec, candidate: RewardCandidate) -> None:
-    assert set(_params(candidate.source)) <= set(task.field_names), candidate.source
+    params = _params(candidate.source)
+    assert all(is_reward_input(p, task.field_names) for p in params), candidate.source
     rng = np.random.default_rng(1)
     for _ in range(3):
         reward, components = _call(task, candidate.source, random_batch(task, 8, rng))
@@ -392,6 +395,7 @@ def test_gated_landing_spot_pays_only_on_landing() -> None:
     batch = {f.name: np.zeros((3, *f.shape)) for f in task.fields}
     batch["x_position"] = np.array([-6.0, -6.0, 0.0])
     batch["at_rest"] = np.array([1.0, 0.0, 1.0])
+    batch |= {f"prev_{name}": values for name, values in batch.items()}
     _, components = _call(task, candidate.source, batch)
     spot = components["landing_spot"]
     assert spot[0] > spot[2] > 0 and spot[1] == 0
@@ -442,7 +446,9 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
         out = {f.name: np.zeros((n, *f.shape)) for f in task.fields}
         out["x_position"] = np.linspace(-9.9, 9.9, n)
         out["action"] = np.zeros((n, 2))  # effort only costs: no action is the best case
-        return out | fields
+        out |= fields
+        # A state held: nothing changed since the last step, so progress terms pay 0.
+        return out | {f"prev_{f.name}": out[f.name] for f in task.fields}
 
     best_air = batch(leg_contacts=np.ones((n, 2)))  # level, still, legs down, not at rest
     worst_air = batch(
@@ -460,3 +466,66 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
         hover = steps * reward["best_air"].max()
         assert hover < reward["landed"].min(), candidate.source
         assert steps * reward["worst_air"].min() > max(reward["crashed"].max(), reward["off"].max())
+
+
+def _episode_return(task: TaskSpec, source: str, states: list[dict[str, float]]) -> float:
+    """The return of one episode whose fields pass through ``states`` (the first: reset)."""
+    fn, params = _load(source), _params(source)
+    total = 0.0
+    for prev, now in itertools.pairwise(states):
+        batch = {}
+        for f in task.fields:
+            value, before = now.get(f.name, 0.0), prev.get(f.name, 0.0)
+            batch[f.name] = np.full((1, *f.shape), value)
+            batch[f"prev_{f.name}"] = np.full((1, *f.shape), before)
+        batch["action"] = np.zeros((1, 2))
+        total += float(fn(**{p: batch[p] for p in params})[0][0])
+    return total
+
+
+def _path(start: tuple, end: tuple, steps: int, **extra: float) -> list[dict[str, float]]:
+    """States moving at constant speed from ``(x, height)`` ``start`` to ``end``."""
+    (x0, h0), (x1, h1) = start, end
+    vx, vy = (x1 - x0) / (steps * 0.02), (h1 - h0) / (steps * 0.02)
+    return [
+        {"x_position": x0 + (x1 - x0) * t, "height": h0 + (h1 - h0) * t,
+         "x_velocity": vx, "y_velocity": vy} | extra
+        for t in np.linspace(0.0, 1.0, steps + 1)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("task_id", ["LunarLander-v3", "LunarLanderLeft-v3"])
+def test_a_landing_reward_pays_for_getting_there_not_for_waiting_near(task_id: str) -> None:
+    """Progress terms (potential differences) pay the way down once: descending slowly
+    and coming to rest on the spot beats hovering a metre above it for the rest of the
+    episode, and beats diving into the ground there at 5 m/s, by at least a landing's
+    worth; hovering there longer earns nothing more.
+    """
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task(task_id)
+    spot = -7.0 if task_id == "LunarLanderLeft-v3" else 0.0
+    down = _path((0.0, 13.0), (spot, 0.0), 400)
+    rest = {"x_velocity": 0.0, "y_velocity": 0.0, "leg_contacts": 1.0, "at_rest": 1.0}
+    landed = [*down, {**down[-1], **rest}]
+    above = _path((0.0, 13.0), (spot, 1.0), 400)
+    hover_short = above + [{**above[-1], "x_velocity": 0.0, "y_velocity": 0.0}] * 100
+    hover_long = above + [{**above[-1], "x_velocity": 0.0, "y_velocity": 0.0}] * 599
+    dive = [
+        *_path((0.0, 13.0), (spot, 0.0), 130),
+        {"x_position": spot, "height": 0.0, "x_velocity": 0.0, "y_velocity": -5.0, "crashed": 1.0},
+    ]
+    ctx = _ctx(task)
+    designer = OfflineDesigner()
+    first = designer.propose(ctx, [], n=6).candidates
+    second = designer.propose(ctx, [_record(first, [0.0, 0.2, 0.1, 0.0, 0.3, 0.05])], n=6)
+    for candidate in [*first, *second.candidates]:
+        assert "progress" in candidate.source or "prev_" in candidate.source
+        ret = {
+            name: _episode_return(task, candidate.source, states)
+            for name, states in [("landed", landed), ("hover_short", hover_short),
+                                 ("hover_long", hover_long), ("dive", dive)]
+        }  # fmt: skip
+        assert ret["landed"] > max(ret["hover_long"], ret["dive"]) + 50, (ret, candidate.source)
+        # (Weights are rounded to 3 digits after sizing: a hair's breadth is allowed.)
+        assert ret["hover_long"] <= ret["hover_short"] + 0.1, ret
