@@ -84,7 +84,13 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
         means[name] = abs(float(np.mean(finite)))
         span = max(finite) - min(finite)
         scale = max(abs(v) for v in finite) or 1.0
-        if span == 0.0:
+        if span == 0.0 and finite[0] < 0:
+            tips.append(
+                f"Component '{name}' is constant ({_fmt(finite[0])} per step): a cost per step "
+                "that pushes the policy to end episodes sooner. Keep it only if ending is the "
+                "goal (landing, reaching a target), and keep it smaller than any failure penalty."
+            )
+        elif span == 0.0:
             tips.append(
                 f"Component '{name}' is constant ({_fmt(finite[0])} per step): it only pays "
                 "for time alive. Keep it only if episodes end early on failure."
@@ -109,11 +115,16 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
             "lead to the behaviour at all. Rewrite it around the quantity the task asks for."
         )
     ended = result.ended_by
-    if ended.get("termination", 0) > ended.get("time limit", 0) and result.length_trace:
+    # Terminations that were successes (a landing, a reached goal) are not failures.
+    episodes = sum(ended.values())
+    succeeded = round((result.success_rate or 0.0) * episodes)
+    failed = ended.get("termination", 0) - succeeded
+    if failed > ended.get("time limit", 0) + succeeded and result.length_trace:
         tips.append(
-            f"Most evaluation episodes ended early by termination (mean length "
-            f"{_fmt(result.length_trace[-1])}). If staying alive matters, make the per-step "
-            "reward positive while the body is healthy (an alive bonus) so ending early costs."
+            f"Most evaluation episodes ended early by termination without success (mean "
+            f"length {_fmt(result.length_trace[-1])}). If staying alive matters, make the "
+            "per-step reward positive while the body is healthy (an alive bonus) so ending "
+            "early costs."
         )
     return tips
 

@@ -34,7 +34,7 @@ def test_feedback_has_traces_tips_and_statuses() -> None:
     assert "task fitness (balance_steps): [10, 50, 100]" in text
     assert "barely changed" in text and "'upright'" in text
     assert "rejected by the critic: uses unknown field 'foo'" in text
-    assert "ended early by termination" in text
+    assert "ended early by termination without success" in text
     assert "pole_angle in [-0.2, 0.2]" in text
     assert "HACKING" not in text
 
@@ -63,3 +63,28 @@ def test_constant_component_is_called_an_alive_bonus_not_flat() -> None:
     text = reflect([best], MEASURE)
     assert "'alive' is constant (1 per step)" in text
     assert "barely changed" not in text
+
+
+def test_a_time_cost_and_successful_endings_get_no_alive_advice() -> None:
+    """A landing ends the episode on success: no alive bonus is called for."""
+    landed = _result(
+        0.7,
+        fitness_trace=[0.0, 0.7],
+        return_trace=[-100.0, 200.0],
+        component_trace={"time_cost": [-0.05, -0.05], "approach": [0.1, 0.3]},
+        length_trace=[80, 450],
+        ended_by={"termination": 5},
+        success_rate=0.8,
+    )
+    text = reflect([landed], MEASURE)
+    assert "'time_cost' is constant (-0.05 per step): a cost per step" in text
+    assert "alive bonus" not in text and "only pays for time alive" not in text
+    crashed = _result(
+        0.0,
+        fitness_trace=[0.0, 0.0],
+        return_trace=[-100.0, -90.0],
+        length_trace=[80, 90],
+        ended_by={"termination": 5},
+        success_rate=0.0,
+    )
+    assert "ended early by termination without success" in reflect([crashed], MEASURE)
