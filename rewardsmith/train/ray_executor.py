@@ -27,7 +27,7 @@ from typing import Any
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job, ProgressHook, default_workers
 from rewardsmith.train.jobs import JobOutcome, run_job
-from rewardsmith.train.scratch import scratch_dir
+from rewardsmith.train.scratch import scratch_dir, sweep_when_gone
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def _ray_job(
             "result": outcome.result,
             "error": outcome.error,
             "stderr_tail": outcome.stderr_tail,
+            "ray_pid": os.getpid(),  # the driver sweeps this worker's scratch root at close
             "files": {p.name: p.read_bytes() for p in outcome.files},
         }
     finally:
@@ -104,6 +105,7 @@ class RayExecutor:
         self._temp_dir: Path | None = None
         self._closed = False
         self._inflight: dict[Any, Job] = {}
+        self._worker_pids: set[int] = set()
         self._watchers: dict[str, tuple[Job, ProgressHook]] = {}
         self._slots: threading.BoundedSemaphore | None = None
         self._remote: Any = None
@@ -162,6 +164,10 @@ class RayExecutor:
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)
                 self._temp_dir = None
+                # Ray ends its workers without their exit hooks: their scratch roots stay
+                # unless swept here (a cluster's nodes sweep theirs on their next job).
+                sweep_when_gone(self._worker_pids)
+            self._worker_pids.clear()
 
     # Running ------------------------------------------------------------------------------
     def _submit(self, job: Job, on_progress: ProgressHook | None) -> tuple[Any, str]:
@@ -211,6 +217,8 @@ class RayExecutor:
             return JobOutcome(False, {}, f"{type(cause).__name__}: {cause}"[:400])
         except ray.exceptions.RayError as exc:
             return JobOutcome(False, {}, _describe_ray_error(exc))
+        if isinstance(data.get("ray_pid"), int):
+            self._worker_pids.add(data["ray_pid"])
         files: list[Path] = []
         if job.keep_dir is not None and data["files"]:
             job.keep_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ _root: Path | None = None
 _root_pid = 0
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     """Whether process ``pid`` exists (one owned by another user counts as alive)."""
     try:
         os.kill(pid, 0)
@@ -61,7 +62,7 @@ def sweep_orphans(parent: Path | None = None) -> list[Path]:
                 continue
         except OSError:
             continue  # removed by another process meanwhile
-        if not _alive(int(match.group(1))):
+        if not is_alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     if removed:
@@ -86,6 +87,18 @@ def process_root() -> Path:
             _root_pid = pid
             atexit.register(_remove_root, _root, pid)
         return _root
+
+
+def sweep_when_gone(pids: set[int], wait: float = 3.0) -> list[Path]:
+    """Wait (at most ``wait`` seconds) for ``pids`` to exit, then sweep dead roots.
+
+    For processes that are ended without running their exit hooks on purpose, such as
+    the workers of an embedded Ray that ``ray.shutdown()`` stops.
+    """
+    deadline = time.monotonic() + wait
+    while any(is_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sweep_orphans()
 
 
 def scratch_dir(prefix: str) -> Path:

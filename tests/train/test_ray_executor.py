@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job
 from rewardsmith.train.jobs import JobOutcome
 from rewardsmith.train.ray_executor import RayExecutor
+from rewardsmith.train.scratch import ROOT_PREFIX
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +47,13 @@ def ray_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayExecut
     executor = RayExecutor(workers=2, retries=0)
     yield executor
     temp = executor._temp_dir
+    workers = set(executor._worker_pids)
+    assert workers, "the jobs ran in Ray worker processes"
     executor.close()
     assert temp is not None and not temp.exists(), "the embedded Ray's temp folder is removed"
+    # Ray ends its workers without their exit hooks; close() sweeps their scratch roots.
+    left = [p for pid in workers for p in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}{pid}-*")]
+    assert left == []
 
 
 def test_jobs_run_as_ray_tasks_and_send_back_files_and_progress(
