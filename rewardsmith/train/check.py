@@ -217,6 +217,11 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
                     text += f"; e.g. at transition {start + row}: {inputs}"
                 # The same broken output differs between batches only in its counts.
                 failures.add(re.sub(r"\d+", "#", str(exc)), text)
+                if not exc.rows:
+                    # Wrong shape, a runaway components dict: the output's structure, not
+                    # one value, is broken, and more calls only spend the check's CPU
+                    # limit (a 10**6-key dict per call ran into it under load).
+                    break
             except Exception as exc:  # the candidate's own error, reported with its line
                 key, text = _describe_exception(exc, source)
                 failures.add(key, f"compute_reward raised {text} on transitions {start}-{stop - 1}")

@@ -153,3 +153,17 @@ def test_changing_component_names_and_distinct_errors(transitions: Path) -> None
         "the component names change between calls (['a'] vs ['b']); return the same keys every "
         "time (use 0.0 for a term that does not apply)",
     ]
+
+
+def test_a_broken_output_structure_is_called_once(transitions: Path) -> None:
+    """A runaway components dict is the same on every batch: no second call spends CPU on it."""
+    source = (
+        "import numpy as np\n"
+        "def compute_reward(x, v):\n"
+        "    return v, {f'term_{i}': v for i in range(1000)}\n"
+    )
+    job = {"source": source, "params": PARAMS, "transitions": str(transitions), "n_envs": 8}
+    result = run_check(job)
+    assert result["calls"] == 1
+    [problem] = result["problems"]
+    assert "returned 1000 components" in problem and "batches tried" not in problem
