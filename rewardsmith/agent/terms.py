@@ -341,9 +341,11 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         term = make_term("crash", "linear", crash.name, 5.0, "penalty", sign=-1.0)
         return [Slot(term, include=0.5, why="do not crash or fall")]
     # Large one-off payments: per-step shaping must not make hovering pay more than landing.
+    # (guard_hovering sizes the time cost and the per-step pay against the landing.)
+    time_cost = -TIME_COST_SHARE * 100.0 / episode_steps(task)
     slots = [
         Slot(make_term("landing", "linear", landed.name, 100.0, "objective"), why="come to rest"),
-        Slot(make_term("time_cost", "alive", None, -0.3, "penalty"), why="do not hover"),
+        Slot(make_term("time_cost", "alive", None, time_cost, "penalty"), why="do not hover"),
     ]
     crash = tagged(task, "crash")
     if crash is not None:
@@ -351,15 +353,15 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         slots.append(Slot(term, why="do not crash"))
     pos = tagged(task, "x_position")
     bound = termination_bound(task, pos.name) if pos is not None else None
+    half = (bound or field_halfwidth(pos) or 1.0) if pos is not None else 1.0
     if pos is not None and bound is not None:
         # With a time cost, leaving the screen ends the episode for free unless it costs
         # like a crash: on LunarLanderLeft the lander learned to fly off in 80 steps.
         term = make_term("off_screen", "beyond", pos.name, 100.0, "penalty", scale=bound)
         slots.append(Slot(term, why=f"do not leave |{pos.name}| < {bound:g}"))
-    target = _landing_target(task, intent, pos)
+    target = _landing_target(intent, half) if pos is not None else None
     slots += _approach_slots(task, target)
     if pos is not None and target is not None:
-        half = termination_bound(task, pos.name) or field_halfwidth(pos) or 1.0
         spot = make_term(
             "landing_spot",
             "decay",
@@ -375,16 +377,18 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
     return slots
 
 
-def _landing_target(task: TaskSpec, intent: Intent, pos: StateField | None) -> float | None:
-    """Where a landing should be: the stated x, well over to the stated side, else none."""
-    if pos is None:
-        return None
+def _landing_target(intent: Intent, half: float) -> float | None:
+    """Where a landing should be: the stated x, well over to the stated side, else none.
+
+    Args:
+        intent: What the description asks for.
+        half: Distance from the centre to the edge where the episode ends.
+    """
     if intent.target_x is not None:
         return intent.target_x
     if intent.x_side is None:
         return None
     # "As far left as allowed": 70 % of the way to the edge where the episode ends.
-    half = termination_bound(task, pos.name) or field_halfwidth(pos) or 1.0
     return 0.7 * half * intent.x_side
 
 

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from rewardsmith.sandbox.loader import IMPORTABLE, SAFE_BUILTIN_NAMES, TYPING_NAMES
-from rewardsmith.train.contract import PREVIOUS_PREFIX, is_reward_input
+from rewardsmith.train.contract import PREVIOUS_HINT, is_reward_input
 
 #: numpy submodules reward code may use, by access path.
 ALLOWED_SUBMODULES = frozenset({"numpy.linalg", "numpy.fft", "numpy.emath"})
@@ -182,7 +182,7 @@ class _Checker:
     def available(self) -> str:
         if not self.allowed:
             return "(none)"
-        return ", ".join(self.allowed) + f", and {PREVIOUS_PREFIX}<field> for a field one step back"
+        return ", ".join(self.allowed) + f", and {PREVIOUS_HINT}"
 
     def resolve(self, path: str) -> Any:
         """Return the object at dotted ``path`` under numpy/math (``None`` when missing)."""

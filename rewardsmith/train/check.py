@@ -18,7 +18,7 @@ import numpy as np
 
 from rewardsmith.sandbox.loader import REWARD_FILENAME, load_reward
 from rewardsmith.train.contract import (
-    PREVIOUS_PREFIX,
+    PREVIOUS_HINT,
     RewardContractError,
     call_reward,
     is_reward_input,
@@ -184,8 +184,7 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
         known = ", ".join(allowed) or ", ".join([*fields, "action"])
         problems.append(
             f"compute_reward takes {', '.join(map(repr, unknown))}, which this task does not "
-            f"provide; available: {known}, and {PREVIOUS_PREFIX}<field> for a field one step "
-            "back"
+            f"provide; available: {known}, and {PREVIOUS_HINT}"
         )
         return report
     try:

@@ -29,6 +29,8 @@ MAX_COMPONENT_NAME = 100
 #: ``phi(state) - phi(prev_state)``, needs it: it pays for progress and sums to the same
 #: total however long the agent dawdles, so hovering or circling earns nothing.
 PREVIOUS_PREFIX = "prev_"
+#: How error messages that list the available inputs mention the step back.
+PREVIOUS_HINT = f"{PREVIOUS_PREFIX}<field> for a field one step back"
 
 
 def previous_field(name: str) -> str | None:
@@ -221,8 +223,7 @@ def call_reward(
             known = ", ".join([*(f for f in fields if previous_field(f) is None), "action"])
             raise RewardContractError(
                 f"compute_reward takes a parameter {name!r}, which is not a state field; "
-                f"available: {known}, and {PREVIOUS_PREFIX}<field> for a field's value one "
-                "step earlier"
+                f"available: {known}, and {PREVIOUS_HINT}"
             )
     out = fn(**kwargs)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
