@@ -26,6 +26,7 @@ _FAILURE_WORDS = re.compile(
 _SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
 # "comes to rest (a landing)": episodes end both on success and on failure.
 _LANDING = re.compile(r"\bcomes? to rest\b|\bat rest\b|\ba landing\b")
+_NOOP = re.compile(r"\b(\d+)\s+(?:does nothing|is none|is a no-?op)\b")
 _NEVER = re.compile(r"never (?:end|terminat)|no early|do(?:es)? not end early|n't end early")
 
 
@@ -90,6 +91,18 @@ def tagged(task: TaskSpec, tag: str, scalar: bool = True) -> StateField | None:
 def is_discrete(task: TaskSpec) -> bool:
     """Whether the action is a discrete integer (no energy penalty makes sense then)."""
     return "discrete" in task.action_meaning.lower()
+
+
+def noop_action(task: TaskSpec) -> int | None:
+    """The discrete action that does nothing, as the action meaning states it.
+
+    Read from phrases like "1 does nothing" or "1 is none"; ``None`` for continuous
+    actions and for discrete ones where every action acts (CartPole pushes either way).
+    """
+    if not is_discrete(task):
+        return None
+    match = _NOOP.search(task.action_meaning)
+    return int(match.group(1)) if match else None
 
 
 def termination_kind(task: TaskSpec) -> str:
@@ -347,6 +360,11 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         Slot(make_term("landing", "linear", landed.name, 100.0, "objective"), why="come to rest"),
         Slot(make_term("time_cost", "alive", None, time_cost, "penalty"), why="do not hover"),
     ]
+    noop = noop_action(task)
+    if noop is not None:
+        # Hovering burns fuel and resting does not (guard_hovering sizes it).
+        fuel = make_term("fuel", "acting", "action", 0.0, "penalty", float(noop))
+        slots.append(Slot(fuel, why=f"firing costs fuel (any action but {noop})"))
     crash = tagged(task, "crash")
     if crash is not None:
         term = make_term("crash", "linear", crash.name, 100.0, "penalty", sign=-1.0)
@@ -437,6 +455,12 @@ TIME_COST_SHARE = 0.5
 # was half a landing before progress terms carried the shaping; with them, hovering 600
 # steps above the spot earned 20 more than hovering 100.)
 HOVER_SHARE = 0.1
+# A whole episode of firing (any action but the no-op) costs this share of a landing:
+# LunarLander's native reward charges 0.3 a frame of main engine against 100 for landing.
+# Measured on the LunarLander seeds that hovered until the time limit without it (10002,
+# 10003; quick): 0 of 10 evaluation episodes landed without a fuel cost, 5 of 10 at this
+# share, 3 of 10 at three times it (more crashed).
+FUEL_SHARE = 1.0
 
 
 def episode_steps(task: TaskSpec, default: int = 1000) -> int:
@@ -454,7 +478,8 @@ def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
     larger than the shaping (-0.5 net per step) it flew off the screen within 80 steps,
     and once that cost like a crash it crashed within 70: a crash cost less than a long
     episode. So a whole episode of time cost is :data:`TIME_COST_SHARE` of the landing
-    payment, per-step pay summed at its most is :data:`HOVER_SHARE` of it, and a crash
+    payment, per-step pay summed at its most is :data:`HOVER_SHARE` of it, a whole
+    episode of firing a discrete engine costs :data:`FUEL_SHARE` of it, and a crash
     or leaving the screen costs at least twice the whole episode's time cost:
     landing > hovering > crashing, and hovering longer costs more. Progress terms
     (potential differences) carry the shaping instead; they, and terms gated on the
@@ -481,6 +506,8 @@ def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
     for term in genome:
         if term["name"] == "time_cost":
             term["weight"] = -TIME_COST_SHARE * landing["weight"] / steps
+        elif term["kind"] == "acting":
+            term["weight"] = FUEL_SHARE * landing["weight"] / steps
         elif _ends_in_failure(term):
             # Ending the episode by failing must cost more than a whole episode of time
             # cost, or crashing (or leaving) becomes the cheap way out.
@@ -550,6 +577,8 @@ def _expression(term: Term, var: str, vector: bool = False) -> str:
         return f"-{_num(w)} * (np.abs({centred}) >= {_num(scale)}).astype(np.float64)"
     if kind == "bonus":
         return f"{_num(w)} * (np.abs({centred}) < {_num(scale)}).astype(np.float64)"
+    if kind == "acting":  # a discrete action other than the no-op
+        return f"-{_num(w)} * np.any({var} != {_num(target)}, axis=1).astype(np.float64)"
     if kind == "energy":
         return f"-{_num(w)} * np.sum(np.square({var}), axis=1)"
     if kind == "vector_sq":

@@ -396,7 +396,7 @@ def test_gated_landing_spot_pays_only_on_landing() -> None:
     batch["x_position"] = np.array([-6.0, -6.0, 0.0])
     batch["at_rest"] = np.array([1.0, 0.0, 1.0])
     batch |= {f"prev_{name}": values for name, values in batch.items()}
-    _, components = _call(task, candidate.source, batch)
+    _, components = _call(task, candidate.source, batch | {"action": np.zeros(3)})
     spot = components["landing_spot"]
     assert spot[0] > spot[2] > 0 and spot[1] == 0
 
@@ -430,7 +430,7 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
     than crashing or leaving the screen. Measured on LunarLanderLeft: with hovering paid
     +0.3 a step every candidate hovered; with it costing 0.5 a step, every one crashed.
     """
-    from rewardsmith.agent.terms import episode_steps
+    from rewardsmith.agent.terms import episode_steps, is_discrete
     from rewardsmith.envs.registry import get_task
 
     task = get_task(task_id)
@@ -445,7 +445,8 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
     def batch(**fields: np.ndarray) -> dict[str, np.ndarray]:
         out = {f.name: np.zeros((n, *f.shape)) for f in task.fields}
         out["x_position"] = np.linspace(-9.9, 9.9, n)
-        out["action"] = np.zeros((n, 2))  # effort only costs: no action is the best case
+        # Effort only costs: the no-op (0 on the discrete lander) is the cheapest case.
+        out["action"] = np.zeros(n) if is_discrete(task) else np.zeros((n, 2))
         out |= fields
         # A state held: nothing changed since the last step, so progress terms pay 0.
         return out | {f"prev_{f.name}": out[f.name] for f in task.fields}
@@ -469,7 +470,10 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
 
 
 def _episode_return(task: TaskSpec, source: str, states: list[dict[str, float]]) -> float:
-    """The return of one episode whose fields pass through ``states`` (the first: reset)."""
+    """The return of one episode whose fields pass through ``states`` (the first: reset).
+
+    A state's ``"action"`` is the discrete action that led to it (0, the no-op, if absent).
+    """
     fn, params = _load(source), _params(source)
     total = 0.0
     for prev, now in itertools.pairwise(states):
@@ -478,19 +482,25 @@ def _episode_return(task: TaskSpec, source: str, states: list[dict[str, float]])
             value, before = now.get(f.name, 0.0), prev.get(f.name, 0.0)
             batch[f.name] = np.full((1, *f.shape), value)
             batch[f"prev_{f.name}"] = np.full((1, *f.shape), before)
-        batch["action"] = np.zeros((1, 2))
+        batch["action"] = np.full(1, now.get("action", 0))
         total += float(fn(**{p: batch[p] for p in params})[0][0])
     return total
 
 
-def _path(start: tuple, end: tuple, steps: int, **extra: float) -> list[dict[str, float]]:
-    """States moving at constant speed from ``(x, height)`` ``start`` to ``end``."""
+def _path(
+    start: tuple, end: tuple, steps: int, firing_every: int = 0, **extra: float
+) -> list[dict[str, float]]:
+    """States moving at constant speed from ``(x, height)`` ``start`` to ``end``.
+
+    With ``firing_every`` k, every k-th step fires the main engine (discrete action 2).
+    """
     (x0, h0), (x1, h1) = start, end
     vx, vy = (x1 - x0) / (steps * 0.02), (h1 - h0) / (steps * 0.02)
     return [
         {"x_position": x0 + (x1 - x0) * t, "height": h0 + (h1 - h0) * t,
-         "x_velocity": vx, "y_velocity": vy} | extra
-        for t in np.linspace(0.0, 1.0, steps + 1)
+         "x_velocity": vx, "y_velocity": vy,
+         "action": 2 if firing_every and i % firing_every == 0 else 0} | extra
+        for i, t in enumerate(np.linspace(0.0, 1.0, steps + 1))
     ]  # fmt: skip
 
 
@@ -505,12 +515,14 @@ def test_a_landing_reward_pays_for_getting_there_not_for_waiting_near(task_id: s
 
     task = get_task(task_id)
     spot = -7.0 if task_id == "LunarLanderLeft-v3" else 0.0
-    down = _path((0.0, 13.0), (spot, 0.0), 400)
+    # The way down fires the main engine (2) every other step; hovering, every step.
+    down = _path((0.0, 13.0), (spot, 0.0), 400, firing_every=2)
     rest = {"x_velocity": 0.0, "y_velocity": 0.0, "leg_contacts": 1.0, "at_rest": 1.0}
-    landed = [*down, {**down[-1], **rest}]
-    above = _path((0.0, 13.0), (spot, 1.0), 400)
-    hover_short = above + [{**above[-1], "x_velocity": 0.0, "y_velocity": 0.0}] * 100
-    hover_long = above + [{**above[-1], "x_velocity": 0.0, "y_velocity": 0.0}] * 599
+    landed = [*down, {**down[-1], **rest, "action": 0}]
+    above = _path((0.0, 13.0), (spot, 1.0), 400, firing_every=2)
+    still = {**above[-1], "x_velocity": 0.0, "y_velocity": 0.0, "action": 2}
+    hover_short = above + [still] * 100
+    hover_long = above + [still] * 599
     dive = [
         *_path((0.0, 13.0), (spot, 0.0), 130),
         {"x_position": spot, "height": 0.0, "x_velocity": 0.0, "y_velocity": -5.0, "crashed": 1.0},
@@ -529,3 +541,42 @@ def test_a_landing_reward_pays_for_getting_there_not_for_waiting_near(task_id: s
         assert ret["landed"] > max(ret["hover_long"], ret["dive"]) + 50, (ret, candidate.source)
         # (Weights are rounded to 3 digits after sizing: a hair's breadth is allowed.)
         assert ret["hover_long"] <= ret["hover_short"] + 0.1, ret
+        if "fuel" in candidate.source:  # burning fuel for 500 more steps costs half a landing
+            assert ret["hover_long"] < ret["hover_short"] - 40, ret
+
+
+@pytest.mark.parametrize(
+    ("task_id", "noop"),
+    [("LunarLander-v3", 0), ("MountainCar-v0", 1), ("Acrobot-v1", 1), ("CartPole-v1", None),
+     ("LunarLanderContinuous-v3", None), ("Pendulum-v1", None)],
+)  # fmt: skip
+def test_the_no_op_is_read_from_the_action_meaning(task_id: str, noop: int | None) -> None:
+    from rewardsmith.agent.terms import noop_action
+    from rewardsmith.envs.registry import get_task
+
+    assert noop_action(get_task(task_id)) == noop
+
+
+@pytest.mark.parametrize("task_id", ["LunarLander-v3", "LunarLanderLeft-v3"])
+def test_a_discrete_lander_pays_for_fuel_and_only_when_firing(task_id: str) -> None:
+    """Every first-generation candidate charges any action but the no-op, a whole episode
+    of it :data:`FUEL_SHARE` of a landing; the no-op costs no fuel.
+    """
+    from rewardsmith.agent.terms import FUEL_SHARE, TIME_COST_SHARE, episode_steps
+    from rewardsmith.envs.registry import get_task
+
+    task = get_task(task_id)
+    steps = episode_steps(task)
+    n = 4
+    batch = {f.name: np.zeros((n, *f.shape)) for f in task.fields}
+    batch |= {f"prev_{name}": value for name, value in batch.items()} | {"action": np.zeros(n)}
+    for candidate in OfflineDesigner().propose(_ctx(task), [], n=4).candidates:
+        assert "fuel" in candidate.source, candidate.source
+        landing = float(
+            _call(task, candidate.source, batch | {"at_rest": np.ones(n)})[1]["landing"][0]
+        )
+        reward, components = _call(task, candidate.source, batch | {"action": np.arange(n)})
+        fuel = components["fuel"]
+        assert fuel[0] == 0.0 and np.allclose(fuel[1:], -FUEL_SHARE * landing / steps, rtol=1e-2)
+        assert np.allclose(reward[1:] - reward[0], fuel[1:])  # the action changes only fuel
+        assert np.isclose(components["time_cost"][0], -TIME_COST_SHARE * landing / steps, rtol=1e-2)
