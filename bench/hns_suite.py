@@ -40,37 +40,47 @@ from rewardsmith.train.jobs import run_job  # noqa: E402
 EVAL_SEED_BASE = 10_000  # far from the synthesis seeds, the same for every reward
 
 
-def bootstrap(values: list[float], rng: np.random.Generator, n: int = 2000) -> tuple[float, ...]:
-    """Mean and 95 % percentile-bootstrap interval of ``values``."""
-    data = np.asarray(values, dtype=float)
-    means = data[rng.integers(0, len(data), size=(n, len(data)))].mean(axis=1)
-    return float(data.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+DRAWS = 2000  # bootstrap resamples
 
 
-def hns_interval(
-    best: list[float], native: list[float], sparse: list[float], rng: np.random.Generator
-) -> tuple[float, float, float] | None:
-    """HNS of the means, with a bootstrap interval resampling each arm's seeds."""
-    point = hns(float(np.mean(best)), float(np.mean(native)), float(np.mean(sparse)))
-    if point is None:
-        return None
-    draws = []
-    for _ in range(2000):
-        value = hns(*(float(np.mean(rng.choice(v, len(v)))) for v in (best, native, sparse)))
-        if value is not None:
-            draws.append(value)
+def resampled_means(
+    arms: dict[str, list[float]], rng: np.random.Generator, n: int = DRAWS
+) -> dict[str, np.ndarray]:
+    """``n`` bootstrap means of each arm, each arm's seeds resampled on its own.
+
+    Every interval of a task (each arm's, HNS's, the differences') is read off these same
+    draws, so they agree with one another.
+    """
+    return {
+        arm: np.asarray(v, dtype=float)[rng.integers(0, len(v), size=(n, len(v)))].mean(axis=1)
+        for arm, v in arms.items()
+    }
+
+
+def interval(point: float, draws: np.ndarray | list[float]) -> tuple[float, float, float]:
+    """``point`` with the 95 % percentile interval of its bootstrap ``draws``."""
     return float(point), float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
-def difference_interval(
-    a: list[float], b: list[float], rng: np.random.Generator
-) -> tuple[float, float, float]:
-    """``mean(a) - mean(b)`` with a 95 % bootstrap interval (each arm resampled alone)."""
-    draws = [
-        float(np.mean(rng.choice(a, len(a))) - np.mean(rng.choice(b, len(b)))) for _ in range(2000)
+def hns_interval(
+    scores: dict[str, list[float]], draws: dict[str, np.ndarray]
+) -> tuple[float, float, float] | None:
+    """HNS of the arms' means, with its interval over the resampled means."""
+    point = hns(*(float(np.mean(scores[arm])) for arm in ("best", "native", "sparse")))
+    if point is None:
+        return None
+    values = [
+        hns(float(b), float(n), float(s))
+        for b, n, s in zip(*(draws[a] for a in ("best", "native", "sparse")), strict=True)
     ]
-    point = float(np.mean(a) - np.mean(b))
-    return point, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    return interval(point, [v for v in values if v is not None])
+
+
+def difference_interval(
+    a: str, b: str, scores: dict[str, list[float]], draws: dict[str, np.ndarray]
+) -> tuple[float, float, float]:
+    """``mean(a) - mean(b)`` of two arms, with its interval over the resampled means."""
+    return interval(float(np.mean(scores[a]) - np.mean(scores[b])), draws[a] - draws[b])
 
 
 def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
@@ -150,25 +160,20 @@ def summarise(row: dict[str, Any]) -> dict[str, Any]:
     """
     rng = np.random.default_rng(list(row["task"].encode()))
     scores = row["scores"]
+    draws = resampled_means(scores, rng)
     found = dict(row)
     for arm, vals in scores.items():
-        found[arm] = bootstrap(vals, rng)
+        found[arm] = interval(float(np.mean(vals)), draws[arm])
         found[f"{arm}_success"] = float(np.mean([v >= row["threshold"] for v in vals]))
-    found["hns"] = (
-        hns_interval(scores["best"], scores["native"], scores["sparse"], rng)
-        if "native" in scores
-        else None
-    )
-    # Drawn after HNS, so the numbers printed before these columns existed do not move.
     # HNS divides by native - sparse: where the seeds cannot tell those two apart (on
     # locomotion "sparse" is distance per step, nearly the native reward) HNS is noise
     # over noise, and the plain differences are what can be read.
-    found["vs_sparse"] = difference_interval(scores["best"], scores["sparse"], rng)
-    found["vs_native"] = None
-    found["hns_told_apart"] = None
+    found["vs_sparse"] = difference_interval("best", "sparse", scores, draws)
+    found["hns"] = found["vs_native"] = found["hns_told_apart"] = None
     if "native" in scores:
-        found["vs_native"] = difference_interval(scores["best"], scores["native"], rng)
-        gap = difference_interval(scores["native"], scores["sparse"], rng)
+        found["hns"] = hns_interval(scores, draws)
+        found["vs_native"] = difference_interval("best", "native", scores, draws)
+        gap = difference_interval("native", "sparse", scores, draws)
         found["hns_told_apart"] = gap[1] > 0 or gap[2] < 0
     return found
 

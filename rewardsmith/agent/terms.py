@@ -354,7 +354,7 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         term = make_term("crash", "linear", crash.name, 5.0, "penalty", sign=-1.0)
         return [Slot(term, include=0.5, why="do not crash or fall")]
     # Large one-off payments: per-step shaping must not make hovering pay more than landing.
-    # (guard_hovering sizes the time cost and the per-step pay against the landing.)
+    # (guard_hovering sizes the time cost, fuel and per-step pay against the landing.)
     time_cost = -TIME_COST_SHARE * 100.0 / episode_steps(task)
     slots = [
         Slot(make_term("landing", "linear", landed.name, 100.0, "objective"), why="come to rest"),

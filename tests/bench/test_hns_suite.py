@@ -32,11 +32,25 @@ def row(best: list[float], native: list[float] | None, sparse: list[float]) -> d
 
 def test_difference_interval_brackets_the_difference_of_means(suite: ModuleType) -> None:
     rng = np.random.default_rng(0)
-    point, low, high = suite.difference_interval([5.0, 6.0, 7.0], [1.0, 2.0, 3.0], rng)
+    scores = {"a": [5.0, 6.0, 7.0], "b": [1.0, 2.0, 3.0], "c": [2.0, 2.0], "d": [1.0, 1.0]}
+    draws = suite.resampled_means(scores, rng)
+    point, low, high = suite.difference_interval("a", "b", scores, draws)
     assert point == pytest.approx(4.0)
     assert 2.0 <= low <= point <= high <= 6.0
     # Constant arms: no spread to resample.
-    assert suite.difference_interval([2.0, 2.0], [1.0, 1.0], rng) == (1.0, 1.0, 1.0)
+    assert suite.difference_interval("c", "d", scores, draws) == (1.0, 1.0, 1.0)
+
+
+def test_every_interval_reads_the_same_draws(suite: ModuleType) -> None:
+    """Each arm's interval and the differences' come from one set of resampled means
+    (drawn from the task's own stream), so a rerun prints the same numbers.
+    """
+    raw = row([30.0, 31.0, 32.0], [10.0, 14.0, 12.0], [1.0, 2.0, 3.0])
+    found = suite.summarise(raw)
+    draws = suite.resampled_means(raw["scores"], np.random.default_rng(list(b"T-v0")))
+    assert found["best"] == suite.interval(31.0, draws["best"])
+    assert found["vs_native"] == suite.interval(19.0, draws["best"] - draws["native"])
+    assert found == suite.summarise(raw)
 
 
 def test_hns_is_flagged_when_native_and_sparse_overlap(suite: ModuleType) -> None:
