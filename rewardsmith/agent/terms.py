@@ -360,11 +360,6 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         Slot(make_term("landing", "linear", landed.name, 100.0, "objective"), why="come to rest"),
         Slot(make_term("time_cost", "alive", None, time_cost, "penalty"), why="do not hover"),
     ]
-    noop = noop_action(task)
-    if noop is not None:
-        # Hovering burns fuel and resting does not (guard_hovering sizes it).
-        fuel = make_term("fuel", "acting", "action", 0.0, "penalty", float(noop))
-        slots.append(Slot(fuel, why=f"firing costs fuel (any action but {noop})"))
     crash = tagged(task, "crash")
     if crash is not None:
         term = make_term("crash", "linear", crash.name, 100.0, "penalty", sign=-1.0)
@@ -378,6 +373,14 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         term = make_term("off_screen", "beyond", pos.name, 100.0, "penalty", scale=bound)
         slots.append(Slot(term, why=f"do not leave |{pos.name}| < {bound:g}"))
     target = _landing_target(intent, half) if pos is not None else None
+    noop = noop_action(task)
+    if noop is not None and target is None:
+        # Hovering burns fuel and resting does not (guard_hovering sizes it). Not where a
+        # spot is asked for: flying there takes firing the whole way, and on
+        # LunarLanderLeft (seed 10000, quick) the fuel cost took landings from 3 of 5
+        # evaluation episodes to 1, the rest crashing or leaving the screen.
+        fuel = make_term("fuel", "acting", "action", 0.0, "penalty", float(noop))
+        slots.append(Slot(fuel, why=f"firing costs fuel (any action but {noop})"))
     slots += _approach_slots(task, target)
     if pos is not None and target is not None:
         spot = make_term(
