@@ -379,7 +379,8 @@ def _landing_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
         # spot is asked for: flying there takes firing the whole way, and on
         # LunarLanderLeft (seed 10000, quick) the fuel cost took landings from 3 of 5
         # evaluation episodes to 1, the rest crashing or leaving the screen.
-        fuel = make_term("fuel", "acting", "action", 0.0, "penalty", float(noop))
+        fuel_cost = FUEL_SHARE * 100.0 / episode_steps(task)
+        fuel = make_term("fuel", "acting", "action", fuel_cost, "penalty", float(noop))
         slots.append(Slot(fuel, why=f"firing costs fuel (any action but {noop})"))
     slots += _approach_slots(task, target)
     if pos is not None and target is not None:
@@ -484,7 +485,9 @@ def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
     payment, per-step pay summed at its most is :data:`HOVER_SHARE` of it, a whole
     episode of firing a discrete engine costs :data:`FUEL_SHARE` of it, and a crash
     or leaving the screen costs at least twice the whole episode's time cost:
-    landing > hovering > crashing, and hovering longer costs more. Progress terms
+    landing > hovering > crashing (for a hover that fires the engine on every step, fuel
+    makes it cost more than a crash, as in LunarLander's native reward), and hovering
+    longer costs more. Progress terms
     (potential differences) carry the shaping instead; they, and terms gated on the
     landing, do not count as per-step pay.
 
