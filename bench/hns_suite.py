@@ -14,12 +14,22 @@ reward, HNS is undefined and the success rate and the sparse comparison are the 
     python bench/hns_suite.py --tasks InvertedPendulum-v5 --budget smoke --seeds 2 \
         --iterations 1 --samples 2
     python bench/hns_suite.py --out runs/hns_suite --summary     # the table of a finished run
+
+A suite of hours resumes where it stopped: rerun it with the same ``--out``. Finished tasks
+are kept in ``<out>/results.json``; within an unfinished task a finished synthesis is
+reused, and so is every evaluation training already saved under
+``<out>/<task>/trainings/`` whose job (task, reward, budget, seed) is the same.
+``--baselines-only`` trains just the native and sparse arms into that cache, so they can
+be trained on another machine and copied in before the suite reaches them.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -83,8 +93,26 @@ def difference_interval(
     return interval(float(np.mean(scores[a]) - np.mean(scores[b])), draws[a] - draws[b])
 
 
+def finished_synthesis(out: Path) -> tuple[str, dict[str, Any]] | None:
+    """The newest synthesis under ``out`` that wrote its best reward and report, if any."""
+    runs = sorted(
+        (p for p in out.glob("*/best/reward.py") if (p.parent / "report.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not runs:
+        return None
+    return runs[-1].read_text(), json.loads((runs[-1].parent / "report.json").read_text())
+
+
 def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
-    """Run the offline designer; return the best reward's source and the run's report."""
+    """Run the offline designer; return the best reward's source and the run's report.
+
+    A synthesis already finished under ``out`` (a resumed suite) is reused.
+    """
+    found = finished_synthesis(out)
+    if found is not None:
+        print(f"{task_id}: reusing the finished synthesis under {out}", flush=True)
+        return found
     command = [
         sys.executable, "-m", "rewardsmith.cli", "synthesize", "--env", task_id,
         "--budget", args.budget, "--iterations", str(args.iterations),
@@ -93,11 +121,10 @@ def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, 
         "--confirm-top", str(args.confirm_top), "--confirm-seeds", str(args.confirm_seeds),
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=out, capture_output=not args.verbose)
-    runs = sorted(out.glob("*/best/reward.py"), key=lambda p: p.stat().st_mtime)
-    if not runs:
+    found = finished_synthesis(out)
+    if found is None:
         raise RuntimeError(f"synthesis of {task_id} left no best/reward.py under {out}")
-    report = json.loads((runs[-1].parent / "report.json").read_text())
-    return runs[-1].read_text(), report
+    return found
 
 
 def _budget(text: str) -> str | int:
@@ -105,20 +132,84 @@ def _budget(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
-def train(task_id: str, reward: dict[str, Any], budget: str, seed: int) -> float:
-    """Fitness of one training (final checkpoint), via the sandboxed worker."""
+def _job(task_id: str, reward: dict[str, Any], budget: str, seed: int) -> dict[str, Any]:
     spec = get_task(task_id)
-    job = {
+    return {
         "kind": "train", "task": task_id, **task_job_fields(spec),
         "fitness": spec.fitness[0].name, "seed": seed,
         "budget": _budget(budget),
         "reward": reward, "save_policy": False,
     }  # fmt: skip
-    steps = spec.preset(_budget(budget)).total_timesteps
+
+
+def job_key(job: dict[str, Any]) -> str:
+    """A digest of everything a training's result depends on but the code and the machine."""
+    return hashlib.sha256(json.dumps(job, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def train(
+    task_id: str,
+    reward: dict[str, Any],
+    budget: str,
+    seed: int,
+    cache: Path | None = None,
+    arm: str = "",
+) -> float:
+    """Fitness of one training (final checkpoint), via the sandboxed worker.
+
+    With ``cache``, a result saved there for the same job is returned without training,
+    and a new result is saved there (as ``<arm>-<seed>.json``) once its training ends.
+    """
+    job = _job(task_id, reward, budget, seed)
+    key = job_key(job)
+    saved = cache / f"{arm or reward['mode']}-{seed}.json" if cache is not None else None
+    if saved is not None and saved.exists():
+        record = json.loads(saved.read_text())
+        if record.get("key") == key:
+            return float(record["fitness"])
+    steps = get_task(task_id).preset(_budget(budget)).total_timesteps
+    started = time.time()
     outcome = run_job(job, Limits.for_training(600.0 + steps / 100.0))
     if not outcome.ok:
         raise RuntimeError(f"{task_id} {reward['mode']} seed {seed}: {outcome.error}")
-    return float(outcome.result["fitness"])
+    fitness = float(outcome.result["fitness"])
+    if saved is not None:
+        record = {
+            "key": key, "fitness": fitness, "minutes": (time.time() - started) / 60,
+            "host": platform.node(), "python": platform.python_version(),
+        }  # fmt: skip
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        partial = saved.with_suffix(".part")
+        partial.write_text(json.dumps(record, indent=2))
+        os.replace(partial, saved)  # whole records only, even if the suite is killed
+    return fitness
+
+
+def train_arms(
+    task_id: str, arms: dict[str, dict[str, Any]], args: argparse.Namespace, cache: Path
+) -> dict[str, list[float]]:
+    """Every arm on every evaluation seed, ``--workers`` at a time, through ``cache``."""
+    seeds = [EVAL_SEED_BASE + i for i in range(args.seeds)]
+    jobs = [(arm, seed) for arm in arms for seed in seeds]
+
+    def one(job: tuple[str, int]) -> float:
+        arm, seed = job
+        return train(task_id, arms[arm], args.budget, seed, cache, arm)
+
+    with ThreadPoolExecutor(args.workers) as pool:
+        values = list(pool.map(one, jobs))
+    scores: dict[str, list[float]] = {arm: [] for arm in arms}
+    for (arm, _), value in zip(jobs, values, strict=True):
+        scores[arm].append(value)
+    return scores
+
+
+def baseline_arms(task_id: str) -> dict[str, dict[str, Any]]:
+    """The arms that do not depend on the synthesis: sparse, and native where there is one."""
+    arms: dict[str, dict[str, Any]] = {"sparse": {"mode": "sparse"}}
+    if get_task(task_id).native_reward:
+        arms["native"] = {"mode": "native"}
+    return arms
 
 
 def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -128,16 +219,8 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     source, report = synthesize(task_id, args, out)
-    arms = {"best": {"mode": "candidate", "source": source}, "sparse": {"mode": "sparse"}}
-    if spec.native_reward:
-        arms["native"] = {"mode": "native"}
-    seeds = [EVAL_SEED_BASE + i for i in range(args.seeds)]
-    jobs = [(arm, seed) for arm in arms for seed in seeds]
-    with ThreadPoolExecutor(args.workers) as pool:
-        values = list(pool.map(lambda j: train(task_id, arms[j[0]], args.budget, j[1]), jobs))
-    scores: dict[str, list[float]] = {arm: [] for arm in arms}
-    for (arm, _), value in zip(jobs, values, strict=True):
-        scores[arm].append(value)
+    arms = {"best": {"mode": "candidate", "source": source}, **baseline_arms(task_id)}
+    scores = train_arms(task_id, arms, args, out / "trainings")
     return {
         "task": task_id,
         "fitness": spec.fitness[0].name,
@@ -266,8 +349,20 @@ def main() -> None:
     parser.add_argument(
         "--summary", action="store_true", help="print the table of <out>/results.json; run nothing"
     )
+    parser.add_argument(
+        "--baselines-only",
+        action="store_true",
+        help="train only the native and sparse arms into <out>/<task>/trainings; no synthesis",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if args.baselines_only:
+        for task_id in args.tasks:
+            scores = train_arms(
+                task_id, baseline_arms(task_id), args, Path(args.out) / task_id / "trainings"
+            )
+            print(f"{task_id}: {json.dumps(scores)}", flush=True)
+        return
     results = Path(args.out) / "results.json"
     # Rows are saved after every task, so a suite of hours keeps what it finished and a
     # rerun with the same --out skips those tasks.

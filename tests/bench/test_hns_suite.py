@@ -76,3 +76,81 @@ def test_novel_tasks_compare_with_sparse_only(suite: ModuleType) -> None:
     assert found["vs_sparse"][0] == pytest.approx(2.5)
     line = suite.summary([row([3.0, 4.0], None, [1.0, 1.0])]).splitlines()[-1]
     assert "| n/a | 2.5 [" in line
+
+
+class _Outcome:
+    def __init__(self, fitness: float) -> None:
+        self.ok, self.result, self.error = True, {"fitness": fitness}, None
+
+
+def test_a_saved_training_is_reused_only_for_the_same_job(
+    suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained: list[dict] = []
+
+    def fake_run_job(job: dict, limits: object) -> _Outcome:
+        trained.append(job)
+        return _Outcome(float(len(trained)))
+
+    monkeypatch.setattr(suite, "run_job", fake_run_job)
+    native = {"mode": "native"}
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 1.0
+    saved = tmp_path / "native-10000.json"
+    assert saved.exists() and not list(tmp_path.glob("*.part"))
+    # Same job: read back, no training.
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 1.0
+    assert len(trained) == 1
+    # Another budget is another job: trained again, and the record replaced.
+    assert suite.train("CartPole-v1", native, "quick", 10_000, tmp_path, "native") == 2.0
+    assert len(trained) == 2
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 3.0
+    # A changed reward source is another job too.
+    first = {"mode": "candidate", "source": "a"}
+    suite.train("CartPole-v1", first, "smoke", 10_000, tmp_path, "best")
+    suite.train(
+        "CartPole-v1", {"mode": "candidate", "source": "b"}, "smoke", 10_000, tmp_path, "best"
+    )
+    assert len(trained) == 5
+
+
+def test_arms_train_every_seed_and_skip_what_is_saved(
+    suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained: list[tuple[str, int]] = []
+
+    def fake_run_job(job: dict, limits: object) -> _Outcome:
+        trained.append((job["reward"]["mode"], job["seed"]))
+        return _Outcome(job["seed"] - 10_000 + (100 if job["reward"]["mode"] == "native" else 0))
+
+    monkeypatch.setattr(suite, "run_job", fake_run_job)
+    args = suite.argparse.Namespace(seeds=3, workers=2, budget="smoke")
+    arms = suite.baseline_arms("InvertedPendulum-v5")
+    assert set(arms) == {"native", "sparse"}
+    assert set(suite.baseline_arms("InvertedPendulumHoldX-v5")) == {"sparse"}
+    # Baselines trained elsewhere (here: beforehand) are picked up by the whole suite.
+    suite.train_arms("InvertedPendulum-v5", arms, args, tmp_path)
+    assert len(trained) == 6
+    everything = {"best": {"mode": "candidate", "source": "r"}, **arms}
+    scores = suite.train_arms("InvertedPendulum-v5", everything, args, tmp_path)
+    assert scores == {
+        "best": [0.0, 1.0, 2.0],
+        "sparse": [0.0, 1.0, 2.0],
+        "native": [100.0, 101.0, 102.0],
+    }
+    assert sorted(trained[6:]) == [
+        ("candidate", 10_000),
+        ("candidate", 10_001),
+        ("candidate", 10_002),
+    ]
+
+
+def test_a_finished_synthesis_is_found_and_an_unfinished_one_is_not(
+    suite: ModuleType, tmp_path: Path
+) -> None:
+    assert suite.finished_synthesis(tmp_path) is None
+    unfinished = tmp_path / "run-a" / "best"
+    unfinished.mkdir(parents=True)
+    (unfinished / "reward.py").write_text("A")
+    assert suite.finished_synthesis(tmp_path) is None
+    (unfinished / "report.json").write_text('{"search": 1}')
+    assert suite.finished_synthesis(tmp_path) == ("A", {"search": 1})
