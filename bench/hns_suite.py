@@ -17,7 +17,8 @@ reward, HNS is undefined and the success rate and the sparse comparison are the 
 
 A suite of hours resumes where it stopped: rerun it with the same ``--out``. Finished tasks
 are kept in ``<out>/results.json``; within an unfinished task a finished synthesis is
-reused, and so is every evaluation training already saved under
+reused (one stopped part-way is resumed with ``rewardsmith resume``), and so is every
+evaluation training already saved under
 ``<out>/<task>/trainings/`` whose job (task, reward, budget, seed) is the same.
 ``--baselines-only`` trains just the native and sparse arms into that cache, so they can
 be trained on another machine and copied in before the suite reaches them.
@@ -104,22 +105,41 @@ def finished_synthesis(out: Path) -> tuple[str, dict[str, Any]] | None:
     return runs[-1].read_text(), json.loads((runs[-1].parent / "report.json").read_text())
 
 
-def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
-    """Run the offline designer; return the best reward's source and the run's report.
+def unfinished_synthesis(out: Path) -> Path | None:
+    """The newest run folder under ``out`` that started but wrote no report, if any."""
+    runs = sorted(
+        (p.parent for p in out.glob("*/run.json") if not (p.parent / "best/report.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return runs[-1] if runs else None
 
-    A synthesis already finished under ``out`` (a resumed suite) is reused.
-    """
-    found = finished_synthesis(out)
-    if found is not None:
-        print(f"{task_id}: reusing the finished synthesis under {out}", flush=True)
-        return found
-    command = [
+
+def synthesis_command(task_id: str, args: argparse.Namespace, out: Path) -> list[str]:
+    """``rewardsmith resume`` for a synthesis stopped part-way, else a new ``synthesize``."""
+    stopped = unfinished_synthesis(out)
+    if stopped is not None:
+        # Finished candidates are not retrained: the search goes on where it stopped.
+        return [sys.executable, "-m", "rewardsmith.cli", "resume", str(stopped)]
+    return [
         sys.executable, "-m", "rewardsmith.cli", "synthesize", "--env", task_id,
         "--budget", args.budget, "--iterations", str(args.iterations),
         "--samples", str(args.samples), "--eval-seeds", "1", "--executor", "local",
         "--workers", str(args.workers), "--out", str(out), "--no-videos", "--seed", "0",
         "--confirm-top", str(args.confirm_top), "--confirm-seeds", str(args.confirm_seeds),
     ]  # fmt: skip
+
+
+def synthesize(task_id: str, args: argparse.Namespace, out: Path) -> tuple[str, dict[str, Any]]:
+    """Run the offline designer; return the best reward's source and the run's report.
+
+    A synthesis already finished under ``out`` (a resumed suite) is reused, and one stopped
+    part-way is resumed.
+    """
+    found = finished_synthesis(out)
+    if found is not None:
+        print(f"{task_id}: reusing the finished synthesis under {out}", flush=True)
+        return found
+    command = synthesis_command(task_id, args, out)
     subprocess.run(command, check=True, cwd=out, capture_output=not args.verbose)
     found = finished_synthesis(out)
     if found is None:

@@ -154,3 +154,18 @@ def test_a_finished_synthesis_is_found_and_an_unfinished_one_is_not(
     assert suite.finished_synthesis(tmp_path) is None
     (unfinished / "report.json").write_text('{"search": 1}')
     assert suite.finished_synthesis(tmp_path) == ("A", {"search": 1})
+
+
+def test_a_synthesis_stopped_part_way_is_resumed(suite: ModuleType, tmp_path: Path) -> None:
+    args = suite.argparse.Namespace(
+        budget="quick", iterations=3, samples=4, workers=2, confirm_top=3, confirm_seeds=2
+    )
+    assert suite.synthesis_command("Hopper-v5", args, tmp_path)[3] == "synthesize"
+    stopped = tmp_path / "20261128-052429-Hopper-v5-61f4"
+    stopped.mkdir()
+    (stopped / "run.json").write_text("{}")
+    assert suite.synthesis_command("Hopper-v5", args, tmp_path)[3:] == ["resume", str(stopped)]
+    (stopped / "best").mkdir()
+    (stopped / "best" / "report.json").write_text("{}")
+    assert suite.unfinished_synthesis(tmp_path) is None
+    assert suite.synthesis_command("Hopper-v5", args, tmp_path)[3] == "synthesize"
