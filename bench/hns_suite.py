@@ -224,6 +224,14 @@ def train_arms(
     return scores
 
 
+def trainings_dir(args: argparse.Namespace, task_id: str) -> Path:
+    """Where a task's evaluation trainings are saved.
+
+    The suite and ``--baselines-only`` both ask here, so baselines trained alone are found.
+    """
+    return Path(args.out) / task_id / "trainings"
+
+
 def baseline_arms(task_id: str) -> dict[str, dict[str, Any]]:
     """The arms that do not depend on the synthesis: sparse, and native where there is one."""
     arms: dict[str, dict[str, Any]] = {"sparse": {"mode": "sparse"}}
@@ -240,7 +248,7 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     source, report = synthesize(task_id, args, out)
     arms = {"best": {"mode": "candidate", "source": source}, **baseline_arms(task_id)}
-    scores = train_arms(task_id, arms, args, out / "trainings")
+    scores = train_arms(task_id, arms, args, trainings_dir(args, task_id))
     return {
         "task": task_id,
         "fitness": spec.fitness[0].name,
@@ -378,9 +386,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.baselines_only:
         for task_id in args.tasks:
-            scores = train_arms(
-                task_id, baseline_arms(task_id), args, Path(args.out) / task_id / "trainings"
-            )
+            scores = train_arms(task_id, baseline_arms(task_id), args, trainings_dir(args, task_id))
             print(f"{task_id}: {json.dumps(scores)}", flush=True)
         return
     results = Path(args.out) / "results.json"
