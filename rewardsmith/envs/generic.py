@@ -23,6 +23,7 @@ from rewardsmith.envs import fieldlib as fl
 from rewardsmith.envs.measures import native_step
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.spec import FitnessMeasure, PPOPreset, StateField, TaskSpec
+from rewardsmith.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +66,63 @@ def generic_presets(normalize: bool = True) -> dict[str, PPOPreset]:
     )
 
 
-def is_gymnasium_id(env_id: str) -> bool:
-    """Whether gymnasium's registry knows ``env_id`` (imports gymnasium)."""
+#: Where an env registers no time limit, episodes are cut off after this many steps.
+DEFAULT_EPISODE_STEPS = 1000
+
+
+def with_time_limit(env_id: str, env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``env_kwargs``, with ``max_episode_steps`` added where ``env_id`` registers no limit.
+
+    Evaluation plays whole episodes, and a policy that never ends one (CliffWalking's
+    walking into a wall) would stall it; ``max_episode_steps`` is ``gymnasium.make``'s own
+    keyword, so every process that makes the env gets the same limit.
+    """
     import gymnasium as gym
 
-    return env_id in gym.registry
+    kwargs = dict(env_kwargs or {})
+    registered = env_id.partition(":")[2] or env_id  # "module:Name-v0", module imported
+    if kwargs.get("max_episode_steps") or gym.spec(registered).max_episode_steps:
+        return kwargs
+    logger.info(
+        "%s registers no time limit; its episodes are cut off after %d steps "
+        "(max_episode_steps in a task file sets another)",
+        env_id,
+        DEFAULT_EPISODE_STEPS,
+    )
+    kwargs["max_episode_steps"] = DEFAULT_EPISODE_STEPS
+    return kwargs
+
+
+def is_gymnasium_id(env_id: str, import_paths: Sequence[str] = ()) -> bool:
+    """Whether gymnasium's registry knows ``env_id`` (imports gymnasium).
+
+    Like ``gymnasium.make``, an id ``module:Name-v0`` first imports ``module`` (looked up
+    in ``import_paths`` too), which registers ``Name-v0``.
+
+    Raises:
+        UserError: ``module`` cannot be imported.
+    """
+    import gymnasium as gym
+
+    from rewardsmith.envs.imports import import_user_module
+
+    if env_id in gym.registry:
+        return True
+    module, sep, name = env_id.partition(":")
+    if not sep or not module or not name:
+        return False
+    try:
+        import_user_module(module, import_paths)
+    except ImportError as exc:
+        raise UserError(f"env {env_id!r}: cannot import module {module!r}: {exc}") from None
+    return name in gym.registry
+
+
+def gymnasium_ids() -> list[str]:
+    """Every id in gymnasium's registry (for suggestions)."""
+    import gymnasium as gym
+
+    return list(gym.registry)
 
 
 def generic_extract(
@@ -157,7 +210,8 @@ def generic_task(
     """A task for ``env_id`` with fields taken from its observation (makes the env once)."""
     import gymnasium as gym
 
-    env = gym.make(env_id, **dict(env_kwargs or {}))
+    env_kwargs = with_time_limit(env_id, env_kwargs)
+    env = gym.make(env_id, **env_kwargs)
     try:
         layout, meanings = observation_layout(env.observation_space, obs_names)
         action_meaning = describe_action_space(env.action_space)
@@ -173,7 +227,7 @@ def generic_task(
             layout, meanings, [()] * (len(layout) - 1) + [("time",)], strict=True
         )
     )
-    ending = f"it is cut off after {limit} steps" if limit else "there is no step limit"
+    ending = f"it is cut off after {limit} steps"
     return TaskSpec(
         id=task_id or env_id,
         env_id=env_id,
@@ -193,7 +247,7 @@ def generic_task(
         presets=generic_presets(normalize=not discrete),
         action_meaning=action_meaning,
         termination=f"See the env's source for when episodes end early; {ending}.",
-        env_kwargs=dict(env_kwargs or {}),
+        env_kwargs=env_kwargs,
         family="generic",
     )
 

@@ -16,6 +16,8 @@ from rewardsmith.errors import UserError
 _REGISTRY: dict[str, TaskSpec] = {}
 # Task-file tasks: id -> (file text, file name), so a worker process can rebuild them.
 _SOURCES: dict[str, tuple[str, str]] = {}
+# Tasks that import the user's modules: id -> the folders they are looked up in.
+_IMPORT_PATHS: dict[str, tuple[str, ...]] = {}
 #: Job key that carries a task file's text to the worker.
 TASK_FILE_KEY = "task_file"
 
@@ -28,16 +30,21 @@ def register(spec: TaskSpec) -> TaskSpec:
     return spec
 
 
-def register_source(spec: TaskSpec, text: str, name: str) -> TaskSpec:
+def register_source(
+    spec: TaskSpec, text: str, name: str, import_paths: tuple[str, ...] = ()
+) -> TaskSpec:
     """Register (or replace) a task declared in a task file, remembering the file's text.
 
     Args:
         spec: The task built from the file.
         text: The file's text (sent to worker processes with each job).
         name: The file's name, for messages (its suffix picks TOML or YAML).
+        import_paths: Folders the file's ``module:name`` references are imported from
+            (sent with each job too).
     """
     _REGISTRY[spec.id] = spec
     _SOURCES[spec.id] = (text, name)
+    _IMPORT_PATHS[spec.id] = tuple(import_paths)
     return spec
 
 
@@ -62,11 +69,17 @@ def get_task(task_id: str) -> TaskSpec:
     _load_builtins()
     if task_id in _REGISTRY:
         return _REGISTRY[task_id]
-    from rewardsmith.envs.generic import generic_task, is_gymnasium_id
+    from rewardsmith.envs.generic import generic_task, gymnasium_ids, is_gymnasium_id
+    from rewardsmith.envs.imports import user_import_paths
 
-    if is_gymnasium_id(task_id):
-        return register(generic_task(task_id))
-    close = difflib.get_close_matches(task_id, list(_REGISTRY), n=3, cutoff=0.5)
+    paths = user_import_paths() if ":" in task_id else ()
+    if is_gymnasium_id(task_id, paths):
+        spec = register(generic_task(task_id))
+        if paths:
+            _IMPORT_PATHS[spec.id] = paths
+        return spec
+    known = [*_REGISTRY, *(i for i in gymnasium_ids() if i not in _REGISTRY)]
+    close = difflib.get_close_matches(task_id, known, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise UserError(
         f"unknown env {task_id!r}{hint} (run `rewardsmith tasks` to list the built-in tasks, "
@@ -99,19 +112,33 @@ def task_job_fields(task: TaskSpec) -> dict[str, Any]:
     """Keys to spread into a worker job so the worker can rebuild ``task``.
 
     Built-in and generic tasks need nothing (the worker finds them by id); a task-file
-    task carries its file's text, because the worker is a separate process.
+    task carries its file's text, because the worker is a separate process, and a task
+    that imports the user's own modules carries the folders they were found in.
     """
-    if task.id not in _SOURCES:
-        return {}
-    text, name = _SOURCES[task.id]
-    return {TASK_FILE_KEY: {"text": text, "name": name}}
+    from rewardsmith.envs.imports import IMPORT_PATHS_KEY
+
+    fields: dict[str, Any] = {}
+    if _IMPORT_PATHS.get(task.id):
+        fields[IMPORT_PATHS_KEY] = list(_IMPORT_PATHS[task.id])
+    if task.id in _SOURCES:
+        text, name = _SOURCES[task.id]
+        fields[TASK_FILE_KEY] = {"text": text, "name": name}
+    return fields
 
 
 def register_from_job(job: dict[str, Any]) -> None:
-    """Worker side of :func:`task_job_fields`: register the job's task-file task, if any."""
+    """Worker side of :func:`task_job_fields`: user modules made importable, task file read.
+
+    The job's ``import_paths`` go on ``sys.path``, and its task-file task, if any, is
+    registered.
+    """
+    from rewardsmith.envs.imports import IMPORT_PATHS_KEY, add_import_paths
+
+    paths = tuple(job.get(IMPORT_PATHS_KEY) or ())
+    add_import_paths(paths)
     source = job.get(TASK_FILE_KEY)
     if not source:
         return
     from rewardsmith.envs.taskfile import load_task_text
 
-    load_task_text(source["text"], source.get("name", "task.toml"))
+    load_task_text(source["text"], source.get("name", "task.toml"), paths)

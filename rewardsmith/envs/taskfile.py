@@ -3,8 +3,11 @@
 ```toml
 [task]
 id = "CheetahFlip"                    # default: the file's stem
-env = "HalfCheetah-v5"                # a gymnasium id, or "package.module:EnvClass"
+env = "HalfCheetah-v5"                # a gymnasium id, "package.module:EnvClass" or
+                                      # "package.module:Name-v0"; modules are found beside
+                                      # the file, in the current folder, or installed
 env_kwargs = {}
+max_episode_steps = 1000              # default: the env's own limit, else 1000
 description = "Do a back flip."
 adapter = "HalfCheetah-v5"            # optional: start from a built-in task's fields
 obs_names = ["x", "v"]                # optional, no adapter: names of a flat Box's entries
@@ -24,6 +27,8 @@ tags = ["angle"]
 [fitness]
 name = "flip_angle"
 expr = "prev['torso_pitch'] - torso_pitch"   # or function = "package.module:step"
+                                      # over the fields, prev, native and the step's own
+                                      # obs, info, action, env, data, model, helpers
 aggregate = "sum"                     # sum | mean | last | max
 success_threshold = 6.0
 meaning = "Radians rotated backwards."
@@ -39,7 +44,6 @@ Every problem is one :class:`UserError` that names the file, the line and the fi
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +52,8 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.envs import taskexpr
-from rewardsmith.envs.generic import generic_task
+from rewardsmith.envs.generic import generic_task, with_time_limit
+from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import get_task, register_source
 from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
@@ -67,12 +72,15 @@ _TASK_KEYS = {
     "ends_early",
     "family",
     "native_reward",
+    "max_episode_steps",
 }
 #: Random steps a task file declaring ``ends_early = false`` is checked for.
 _ENDS_EARLY_PROBE_STEPS = 200
 _FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
 _FITNESS_KEYS = {"name", "expr", "function", "aggregate", "success_threshold", "meaning", "unit"}
 _PRESET_KEYS = {"total_timesteps", "n_envs", "normalize", "eval_episodes", "checkpoints", "ppo"}
+#: A gymnasium id's shape (``Name-v0``), as opposed to a class name after ``module:``.
+_GYM_ID = re.compile(r".+-v\d+")
 
 
 class _Source:
@@ -127,18 +135,30 @@ def _check_keys(src: _Source, table: dict[str, Any], known: set[str], where: str
             raise src.fail(f"unknown key {key!r} in {where}{hint}", key)
 
 
-def _resolve_env(src: _Source, env: str, kwargs: dict[str, Any]) -> str:
-    """A gymnasium id for ``env``, registering ``module:Class`` entry points."""
+def _resolve_env(src: _Source, env: str, import_paths: tuple[str, ...]) -> str:
+    """A gymnasium id for ``env``: an id, ``module:Name-v0`` or ``module:Class``.
+
+    As with ``gymnasium.make``, importing ``module`` registers ``Name-v0``; a class is
+    registered here as an entry point.
+    """
     import gymnasium as gym
 
-    if ":" in env and "-v" not in env.split(":")[1]:
-        module, _, attr = env.partition(":")
+    module, sep, attr = env.partition(":")
+    if sep:
         try:
-            getattr(importlib.import_module(module), attr)
+            imported = import_user_module(module, import_paths)
+            if not _GYM_ID.fullmatch(attr):
+                getattr(imported, attr)
         except (ImportError, AttributeError) as exc:
-            raise src.fail(
-                f"env {env!r} cannot be imported ({exc}); check the module path", env
-            ) from None
+            raise src.fail(f"env {env!r} cannot be imported ({exc})", env) from None
+        if _GYM_ID.fullmatch(attr):
+            if attr not in gym.registry:
+                raise src.fail(
+                    f"importing {module!r} did not register {attr!r}; name an id it "
+                    "registers, or its env class as 'module:EnvClass'",
+                    env,
+                )
+            return env
         env_id = f"rewardsmith/{attr}-v0"
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=env)
@@ -177,10 +197,7 @@ class ExprExtractor:
     def __call__(self, env: Any, obs: Any, action: Any, info: Any = None) -> dict[str, Any]:
         """Fields of one env after a reset (``action is None``) or a step."""
         fields = dict(self.base(env, obs, action)) if self.base is not None else {}
-        if action is None:
-            action = np.zeros(env.action_space.shape or (), dtype=np.float64)
-        names = {"obs": obs, "info": info or {}, "action": action, "env": env}
-        names.update(taskexpr.mujoco_helpers(env))
+        names = step_names(env, obs, action, info)
         for name, code, shape in self.exprs:
             try:
                 value = np.asarray(taskexpr.evaluate(code, names), dtype=np.float64)
@@ -190,15 +207,50 @@ class ExprExtractor:
         return fields
 
 
+def step_names(env: Any, obs: Any, action: Any, info: Any) -> dict[str, Any]:
+    """The step's names an expression may read besides the fields.
+
+    ``obs``, ``info``, ``action``, ``env`` and, for a MuJoCo env, ``data``, ``model`` and
+    the name helpers.
+    """
+    if action is None:
+        action = np.zeros(env.action_space.shape or (), dtype=np.float64)
+    names = {"obs": obs, "info": info or {}, "action": action, "env": env}
+    names.update(taskexpr.mujoco_helpers(env))
+    return names
+
+
 class ExprFitness:
-    """A fitness step from an expression over the fields, ``prev`` and ``native``."""
+    """A fitness step from an expression over the fields, ``prev``, ``native`` and the step.
+
+    The step is ``obs``, ``info``, ``action``, ``env`` and MuJoCo's ``data``, ``model`` and
+    name helpers.
+
+    ``takes_step = True`` asks :class:`~rewardsmith.envs.wrapper.TaskWrapper` to pass the
+    step as keywords; a declared field of the same name as one of those wins.
+    """
+
+    takes_step = True
 
     def __init__(self, code: Any) -> None:
         self.code = code
 
-    def __call__(self, prev: Any, fields: Any, native: float) -> float:
+    def __call__(
+        self,
+        prev: Any,
+        fields: Any,
+        native: float,
+        *,
+        env: Any = None,
+        obs: Any = None,
+        action: Any = None,
+        info: Any = None,
+    ) -> float:
         """The per-step fitness term."""
-        return float(taskexpr.evaluate(self.code, {**fields, "prev": prev, "native": native}))
+        names = step_names(env, obs, action, info) if env is not None else {}
+        names.update(fields)
+        names.update(prev=prev, native=native)
+        return float(taskexpr.evaluate(self.code, names))
 
 
 def load_task_file(path: str | Path) -> TaskSpec:
@@ -210,11 +262,19 @@ def load_task_file(path: str | Path) -> TaskSpec:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"task file {str(path)!r} does not exist; pass the path to a .toml file")
-    return load_task_text(path.read_text(), path.name)
+    return load_task_text(path.read_text(), path.name, user_import_paths(path.parent))
 
 
-def load_task_text(text: str, name: str) -> TaskSpec:
-    """Validate and register the task declared in ``text`` (file name ``name``)."""
+def load_task_text(text: str, name: str, import_paths: tuple[str, ...] | None = None) -> TaskSpec:
+    """Validate and register the task declared in ``text`` (file name ``name``).
+
+    Args:
+        text: The file's text.
+        name: The file's name, for messages (its suffix picks TOML or YAML).
+        import_paths: Folders ``module:name`` references are imported from (default: the
+            current folder; :func:`load_task_file` puts the file's own folder first).
+    """
+    import_paths = user_import_paths() if import_paths is None else tuple(import_paths)
     src = _Source(text, name)
     data = _parse(text, name)
     _check_keys(src, data, _TOP_KEYS, "the file's top level")
@@ -228,11 +288,23 @@ def load_task_text(text: str, name: str) -> TaskSpec:
             '"module:function"), aggregate and success_threshold'
         )
     kwargs = dict(task.get("env_kwargs") or {})
-    env_id = _resolve_env(src, str(task["env"]), kwargs)
+    if "max_episode_steps" in task:
+        limit = task["max_episode_steps"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise src.fail(
+                f"max_episode_steps must be a whole number of steps >= 1, got {limit!r}",
+                "max_episode_steps",
+            )
+        kwargs["max_episode_steps"] = limit  # a gymnasium.make keyword: adds a TimeLimit
+    env_id = _resolve_env(src, str(task["env"]), import_paths)
+    kwargs = with_time_limit(env_id, kwargs)
     base = _base_task(src, task, env_id, kwargs)
     exprs, extra_fields = _expression_fields(src, data.get("fields") or [], base)
     fitness = _fitness(
-        src, data["fitness"], {f.name for f in base.fields} | {f.name for f in extra_fields}
+        src,
+        data["fitness"],
+        {f.name for f in base.fields} | {f.name for f in extra_fields},
+        import_paths,
     )
     spec = replace(
         base,
@@ -251,7 +323,7 @@ def load_task_text(text: str, name: str) -> TaskSpec:
         native_reward=_flag(src, task, "native_reward", base.native_reward),
     )
     _try_rollout(src, spec, data)
-    return register_source(spec, text, name)
+    return register_source(spec, text, name, import_paths)
 
 
 def _flag(src: _Source, task: dict[str, Any], key: str, default: bool) -> bool:
@@ -319,7 +391,9 @@ def _expression_fields(
     return exprs, fields
 
 
-def _fitness(src: _Source, table: dict[str, Any], names: set[str]) -> FitnessMeasure:
+def _fitness(
+    src: _Source, table: dict[str, Any], names: set[str], import_paths: tuple[str, ...]
+) -> FitnessMeasure:
     _check_keys(src, table, _FITNESS_KEYS, "[fitness]")
     aggregate = str(table.get("aggregate", "sum"))
     if aggregate not in ("sum", "mean", "last", "max"):
@@ -333,16 +407,15 @@ def _fitness(src: _Source, table: dict[str, Any], names: set[str]) -> FitnessMea
         target = str(table["function"])
         module, _, attr = target.partition(":")
         try:
-            step = getattr(importlib.import_module(module), attr)
+            step = getattr(import_user_module(module, import_paths), attr)
         except (ImportError, AttributeError, ValueError) as exc:
             raise src.fail(
                 f"fitness function {target!r} cannot be imported ({exc})", target
             ) from None
     elif table.get("expr"):
         try:
-            step = ExprFitness(
-                taskexpr.compile_expr(str(table["expr"]), names | {"prev", "native"})
-            )
+            allowed = names | {"prev", "native"} | taskexpr.FIELD_NAMES | set(taskexpr.HELPERS)
+            step = ExprFitness(taskexpr.compile_expr(str(table["expr"]), allowed))
         except taskexpr.ExprError as exc:
             raise src.fail(f"fitness: {exc}", str(table["expr"])) from None
     else:
@@ -392,8 +465,11 @@ def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
     )
     try:
         model = getattr(env.unwrapped, "model", None)
-        for entry in data.get("fields") or []:
-            for helper, name in taskexpr.helper_calls(str(entry["expr"])):
+        exprs = [str(entry["expr"]) for entry in data.get("fields") or []]
+        if data["fitness"].get("expr"):
+            exprs.append(str(data["fitness"]["expr"]))
+        for expr in exprs:
+            for helper, name in taskexpr.helper_calls(expr):
                 kind = taskexpr.HELPERS[helper][0]
                 if model is None:
                     raise src.fail(

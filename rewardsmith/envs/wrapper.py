@@ -51,6 +51,23 @@ class TaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return extract(self.env.unwrapped, obs, action, info=info)
         return extract(self.env.unwrapped, obs, action)
 
+    def _fitness_step(
+        self,
+        previous: dict[str, Any],
+        fields: dict[str, Any],
+        native: float,
+        obs: Any,
+        action: Any,
+        info: dict[str, Any],
+    ) -> float:
+        step = self.measure.step
+        # Task-file fitness expressions may read the step itself; built-in ones never do.
+        if getattr(step, "takes_step", False):
+            return step(
+                previous, fields, native, env=self.env.unwrapped, obs=obs, action=action, info=info
+            )
+        return step(previous, fields, native)
+
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Reset the env and the episode accumulators."""
         obs, info = self.env.reset(**kwargs)
@@ -65,7 +82,7 @@ class TaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         obs, native, terminated, truncated, info = self.env.step(action)
         fields = self._read(obs, action, info)
         previous = self._fields
-        term = float(self.measure.step(previous, fields, float(native)))
+        term = float(self._fitness_step(previous, fields, float(native), obs, action, info))
         self._fields = fields
         self._terms.append(term)
         self._native_return += float(native)
@@ -105,5 +122,9 @@ def make_task_env(
     render_mode: str | None = None,
 ) -> TaskWrapper:
     """Make ``spec``'s env wrapped in :class:`TaskWrapper`."""
-    env = gym.make(spec.env_id, render_mode=render_mode, **dict(spec.env_kwargs))
+    kwargs = dict(spec.env_kwargs)
+    if render_mode is not None:
+        # Only when asked: a user's env class need not take render_mode at all.
+        kwargs["render_mode"] = render_mode
+    env = gym.make(spec.env_id, **kwargs)
     return TaskWrapper(env, spec, spec.get_fitness(fitness), reward_mode)

@@ -17,8 +17,9 @@ from typing import Any
 
 def _dispatch(job: dict[str, Any]) -> dict[str, Any]:
     kind = job.get("kind")
-    if job.get("task_file"):
-        # A task-file task exists only where its file was read: rebuild it here first.
+    if job.get("task_file") or job.get("import_paths"):
+        # A task-file task exists only where its file was read, and the user's modules
+        # only where their folders are on the path: rebuild and point there first.
         from rewardsmith.envs.registry import register_from_job
 
         register_from_job(job)

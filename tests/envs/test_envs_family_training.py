@@ -32,15 +32,32 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # MuJoCo writes MUJOCO_LOG.TXT into the cwd
 
 
+def _user_module_task(tmp_path):
+    from rewardsmith.envs.taskfile import load_task_file
+    from tests.envs.test_envs_user_modules import MODULE, TASK
+
+    # The module sits beside the task file, away from the worker's own folder.
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "umod_train.py").write_text(MODULE.format(module="umod_train", cls="TrainWalk"))
+    path = folder / "walk.toml"
+    path.write_text(TASK.format(task_id="TrainWalkTask", module="umod_train", cls="TrainWalk"))
+    return load_task_file(path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "task_id", ["CartPoleHoldX-v1", "HalfCheetahBackward-v5", "LunarLanderLeft-v3", "file"]
+    "task_id",
+    ["CartPoleHoldX-v1", "HalfCheetahBackward-v5", "LunarLanderLeft-v3", "file", "user module"],
 )
 def test_a_smoke_candidate_trains_end_to_end(task_id, tmp_path):
     from rewardsmith.sandbox.runner import Limits
     from rewardsmith.train.jobs import run_job
 
-    spec = load_task_text(TASK_FILE, "calm.toml") if task_id == "file" else get_task(task_id)
+    if task_id == "user module":
+        spec = _user_module_task(tmp_path)
+    else:
+        spec = load_task_text(TASK_FILE, "calm.toml") if task_id == "file" else get_task(task_id)
     ctx = DesignContext(spec, spec.description, spec.fitness[0], 0)
     candidate = OfflineDesigner().propose(ctx, [], n=1).candidates[0]
     preset = spec.preset("smoke")

@@ -1,0 +1,168 @@
+"""The user's own env modules: ``module:Class`` and ``module:Name-v0`` beside a task file or
+in the folder rewardsmith runs from, and fitness expressions over the step itself."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rewardsmith.envs.generic import DEFAULT_EPISODE_STEPS
+from rewardsmith.envs.imports import IMPORT_PATHS_KEY, user_import_paths
+from rewardsmith.envs.registry import get_task, register_from_job, task_job_fields
+from rewardsmith.envs.taskfile import load_task_file, load_task_text
+from rewardsmith.envs.wrapper import make_task_env
+from rewardsmith.errors import UserError
+from tests.helpers import REPO, run_cli
+
+# A one-dimensional walker: the action moves x; the env's reward is -|x - 1|.
+MODULE = """\
+import gymnasium as gym
+import numpy as np
+
+
+class {cls}(gym.Env):
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = 0.0
+        return np.array([self.x, 0.0], dtype=np.float32), {{}}
+
+    def step(self, action):
+        push = float(np.clip(action[0], -1.0, 1.0))
+        self.x += 0.1 * push
+        obs = np.array([self.x, push], dtype=np.float32)
+        return obs, -abs(self.x - 1.0), False, False, {{"x": self.x}}
+
+
+gym.register("{cls}-v0", entry_point="{module}:{cls}", max_episode_steps=50)
+"""
+
+TASK = """\
+[task]
+id = "{task_id}"
+env = "{module}:{cls}"
+description = "Walk to x = 1 and stay there."
+max_episode_steps = 50
+
+[fitness]
+name = "near_one"
+expr = "1.0 if abs(obs[0] - 1.0) < 0.2 and info['x'] > 0 else 0.0"
+aggregate = "mean"
+success_threshold = 0.5
+"""
+
+
+def _write_module(folder: Path, module: str, cls: str) -> None:
+    (folder / f"{module}.py").write_text(MODULE.format(module=module, cls=cls))
+
+
+def test_a_module_beside_the_task_file_is_found_from_another_folder(tmp_path, monkeypatch):
+    files, elsewhere = tmp_path / "mytask", tmp_path / "elsewhere"
+    files.mkdir()
+    elsewhere.mkdir()
+    _write_module(files, "umod_beside", "BesideWalk")
+    path = files / "walk.toml"
+    path.write_text(TASK.format(task_id="BesideWalkTask", module="umod_beside", cls="BesideWalk"))
+    monkeypatch.chdir(elsewhere)
+    spec = load_task_file(path)
+    assert spec.id == "BesideWalkTask"
+    # The fitness reads the step's obs and info, which are not fields of this task.
+    env = make_task_env(spec, reward_mode="sparse")
+    env.reset(seed=0)
+    rewards = [env.step([1.0])[1] for _ in range(11)]
+    env.close()
+    assert rewards[0] == 0.0 and rewards[-1] == 1.0  # x = 0.1, then x = 1.1
+    fields = task_job_fields(spec)
+    assert fields[IMPORT_PATHS_KEY][0] == str(files.resolve())
+
+
+def test_time_limits_and_an_unimportable_module(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_module(tmp_path, "umod_limits", "LimitWalk")
+    text = TASK.format(task_id="LimitWalkTask", module="umod_limits", cls="LimitWalk")
+    # Evaluation plays whole episodes: an env with no limit of its own gets the default.
+    spec = load_task_text(text.replace("max_episode_steps = 50\n", ""), "walk.toml")
+    assert spec.env_kwargs == {"max_episode_steps": DEFAULT_EPISODE_STEPS}
+    env = make_task_env(spec)
+    assert env.spec.max_episode_steps == DEFAULT_EPISODE_STEPS
+    env.close()
+    assert load_task_text(text, "walk.toml").env_kwargs == {"max_episode_steps": 50}
+    assert "cut off after 1000 steps" in get_task("CliffWalking-v1").termination
+    with pytest.raises(UserError, match="line 5: max_episode_steps must be a whole number"):
+        load_task_text(text.replace("= 50", "= 0.5"), "walk.toml")
+    with pytest.raises(UserError) as err:
+        load_task_text(text.replace("umod_limits:", "umod_nowhere:"), "walk.toml")
+    message = str(err.value)
+    assert message.startswith("walk.toml line 3: env 'umod_nowhere:LimitWalk' cannot be imported")
+    assert str(tmp_path.resolve()) in message and "PYTHONPATH" in message
+    assert "\n" not in message
+    # A module that imports but registers no such id.
+    with pytest.raises(UserError, match="did not register 'Nope-v0'"):
+        load_task_text(text.replace("umod_limits:LimitWalk", "umod_limits:Nope-v0"), "walk.toml")
+
+
+def test_module_id_for_env_like_gymnasium_make(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_module(tmp_path, "umod_ids", "IdWalk")
+    spec = get_task("umod_ids:IdWalk-v0")
+    assert [f.name for f in spec.fields] == ["observation", "time"]
+    assert task_job_fields(spec) == {IMPORT_PATHS_KEY: list(user_import_paths())}
+    with pytest.raises(UserError, match="cannot import module 'umod_absent'"):
+        get_task("umod_absent:IdWalk-v0")
+    # Suggestions come from gymnasium's registry too, not only the built-in tasks.
+    with pytest.raises(UserError, match="did you mean Taxi-v4"):
+        get_task("Taxi-v3")
+
+
+def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch):
+    files = tmp_path / "mytask"
+    files.mkdir()
+    _write_module(files, "umod_worker", "WorkerWalk")
+    path = files / "walk.toml"
+    path.write_text(TASK.format(task_id="WorkerWalkTask", module="umod_worker", cls="WorkerWalk"))
+    monkeypatch.chdir(tmp_path)
+    spec = load_task_file(path)
+    job = json.loads(json.dumps({"task": spec.id, **task_job_fields(spec)}))
+    # A fresh process in another folder, as a sandboxed worker is.
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from rewardsmith.envs.registry import get_task, register_from_job
+        register_from_job(json.loads({json.dumps(json.dumps(job))}))
+        print(get_task({spec.id!r}).fitness[0].name)
+        """
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=scratch,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "near_one"
+    register_from_job({})  # nothing to do for a job without user modules
+
+
+def test_cli_messages_keep_their_brackets(tmp_path):
+    # The CLI prints with rich: "[fitness]" must not be read as markup and vanish.
+    path = tmp_path / "nofit.toml"
+    path.write_text('[task]\nenv = "CartPole-v1"\n')
+    result = run_cli(["tasks", "--task-file", str(path)], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing [fitness] table" in result.stderr
+
+
+def test_describe_a_module_id_from_the_cli(tmp_path):
+    _write_module(tmp_path, "umod_cli", "CliWalk")
+    result = run_cli(["tasks", "--describe", "umod_cli:CliWalk-v0"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "observation" in result.stdout and "self.x += 0.1 * push" in result.stdout
