@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,6 +28,18 @@ from typing import Any
 from rewardsmith.errors import UserError
 
 RUN_FILE = "run.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """``text`` reduced to characters that are safe in a folder name.
+
+    An env id such as ``pkg.mod:Walk-v0`` holds ``:``, which rsync and Windows read as
+    something else.
+    """
+    return _UNSAFE.sub("-", text).strip("-.") or "x"
+
+
 # Below this much free space a run would fail part-way (policies, metrics, videos).
 MIN_FREE_BYTES = 20 * 1024 * 1024
 

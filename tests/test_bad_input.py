@@ -93,6 +93,13 @@ def test_unknown_env_suggests_the_closest(tmp_path: Path) -> None:
     assert "rewardsmith tasks" in line
 
 
+def test_an_env_the_offline_designer_has_nothing_for(tmp_path: Path) -> None:
+    line = _refused(
+        tmp_path, ["synthesize", "--env", "CliffWalking-v1"], "has none it can use", real=True
+    )
+    assert "pass --model" in line and "tags = [...]" in line
+
+
 def test_missing_env(tmp_path: Path) -> None:
     _refused(tmp_path, ["synthesize"], "no env given; pass --env ID")
 

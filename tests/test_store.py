@@ -54,3 +54,13 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     f.write_text("x")
     with pytest.raises(UserError, match="cannot write"):
         RunStore.create(f, "r")
+
+
+def test_run_ids_are_safe_folder_names():
+    from rewardsmith.cli.core import _make_run_id
+    from rewardsmith.store import safe_name
+
+    assert safe_name("my_pkg.envs:Walk-v0") == "my_pkg.envs-Walk-v0"
+    assert safe_name("../..") == "x"
+    run_id = _make_run_id("my_pkg.envs:Walk-v0")
+    assert "-my_pkg.envs-Walk-v0-" in run_id and safe_name(run_id) == run_id

@@ -23,6 +23,7 @@ from rewardsmith.agent.designer import DesignBatch, DesignContext
 from rewardsmith.agent.feedback import preference_order, rejected_by_people
 from rewardsmith.agent.intent import Intent, intent_for, read_tolerance
 from rewardsmith.agent.terms import (
+    DESIGN_TAGS,
     Slot,
     Term,
     catalogue,
@@ -32,6 +33,7 @@ from rewardsmith.agent.terms import (
     render_source,
     termination_kind,
 )
+from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,26 @@ def _round(value: float) -> float:
 
 def _clean(terms: list[Term]) -> list[Term]:
     return [{**t, "weight": _round(t["weight"]), "scale": _round(t["scale"])} for t in terms]
+
+
+def offline_design_problem(task: TaskSpec, description: str, fitness: FitnessMeasure) -> str:
+    """Why the offline designer cannot write rewards for ``task`` ("" when it can).
+
+    It builds rewards from the task's tagged state fields; with none of those, every
+    genome is an alive bonus or an action cost, which cannot aim at a behaviour.
+    """
+    intent = intent_for(description or task.description, f"{task.description} {fitness.meaning}")
+    slots = catalogue(task, intent)
+    state = {f.name for f in task.fields if "time" not in f.tags}
+    if any(t["field"] in state for slot in slots for t in (slot.term, *slot.alternatives)):
+        return ""
+    fields = ", ".join(f.name for f in task.fields)
+    return (
+        f"the offline designer builds rewards from tagged state fields, and {task.id} has "
+        f"none it can use (fields: {fields}); pass --model to let an LLM designer read the "
+        "env's source, or declare fields in a task file with tags = [...] from: "
+        + ", ".join(DESIGN_TAGS)
+    )
 
 
 class OfflineDesigner:

@@ -20,6 +20,12 @@ Term = dict[str, Any]
 
 # Tag aliases: the spec's docstring once used "forward_velocity" for "x_velocity".
 _TAG_ALIASES = {"x_velocity": ("x_velocity", "forward_velocity")}
+#: Every tag the terms below are built on (what a task file's fields may carry for them).
+DESIGN_TAGS = (
+    "x_position", "x_velocity", "forward_velocity", "y_velocity", "height", "angle",
+    "angular_velocity", "upright", "yaw_rate", "goal_distance", "reach_distance",
+    "hand_height", "joint_velocities", "landed", "crash", "contact",
+)  # fmt: skip
 _FAILURE_WORDS = re.compile(
     r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
 )
@@ -81,6 +87,8 @@ def make_term(
 
 def tagged(task: TaskSpec, tag: str, scalar: bool = True) -> StateField | None:
     """The first field carrying ``tag`` (scalar fields only unless ``scalar`` is false)."""
+    if tag not in DESIGN_TAGS:
+        raise ValueError(f"tag {tag!r} is not in DESIGN_TAGS; add it there")
     for alias in _TAG_ALIASES.get(tag, (tag,)):
         for f in task.fields:
             if alias in f.tags and (not f.shape) == scalar:

@@ -30,7 +30,6 @@ table with ``env`` or ``file`` plus overrides. Every cell becomes a validated
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 
 from rewardsmith.config import SynthConfig, check_type
 from rewardsmith.errors import UserError
+from rewardsmith.store import safe_name
 
 #: Set once for the whole campaign (the shared executor), never per cell.
 CAMPAIGN_KEYS = ("name", "out", "executor", "ray_address", "workers", "parallel", "seeds")
@@ -55,16 +55,10 @@ DESIGNER_KEYS = (
 #: Config fields no default or override may set: the grid and the campaign decide them.
 _GRID_FIELDS = ("env", "task_file", "seed", "out", "executor", "ray_address", "workers")
 MAX_CELLS = 10_000
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _option_names() -> list[str]:
     return [f.name for f in fields(SynthConfig) if f.name not in _GRID_FIELDS]
-
-
-def safe_name(text: str) -> str:
-    """``text`` reduced to characters that are safe in a folder name."""
-    return _SAFE.sub("-", text).strip("-.") or "x"
 
 
 @dataclass(frozen=True)

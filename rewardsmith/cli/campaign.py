@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from rewardsmith.cli.core import _fail, _fmt, _setup_logging, app, console, err_console
+from rewardsmith.cli.core import (
+    _fail,
+    _fmt,
+    _offline_problem,
+    _setup_logging,
+    app,
+    console,
+    err_console,
+)
 from rewardsmith.errors import UserError
 
 if TYPE_CHECKING:
@@ -54,6 +63,25 @@ def _check_models(spec: CampaignSpec) -> list[str]:
                     check_model(cell.config.model, cell.config.api_base)
                 except UserError as exc:
                     problems.append(f"designer {cell.designer.name}: {exc}")
+    return problems
+
+
+def _check_offline(spec: CampaignSpec) -> list[str]:
+    """Each task the offline designer has nothing for, where a cell uses it."""
+    from rewardsmith.envs.registry import resolve_task
+
+    seen = set()
+    problems = []
+    for cell in spec.cells:
+        config = cell.config
+        key = (config.env, config.task_file, config.task, config.fitness, config.model)
+        if key in seen:
+            continue
+        seen.add(key)
+        task = resolve_task(config.env, config.task_file)
+        problem = _offline_problem(config, task, task.get_fitness(config.fitness))
+        if problem:
+            problems.append(f"task {cell.task.label}: {problem}")
     return problems
 
 
@@ -125,7 +153,10 @@ class _Display:
                 highlight=False,
             )
         elif entry.get("status") == "failed":
-            console.print(f"[red]failed[/] {cell_id}: {entry.get('error')}", highlight=False)
+            console.print(
+                f"[red]failed[/] {escape(cell_id)}: {escape(str(entry.get('error')))}",
+                highlight=False,
+            )
 
     def on_progress(self, progress: CampaignProgress) -> None:
         if self.enabled:
@@ -181,12 +212,12 @@ def campaign(
     _setup_logging(verbose)
     try:
         spec = _load(target, resume)
-        problems = _check_models(spec)
+        problems = _check_models(spec) + _check_offline(spec)
         if plan:
             # A plan is for before the keys are set up: say what is missing, do not refuse.
             _print_plan(spec)
             for problem in problems:
-                console.print(f"[yellow]before running:[/] {problem}", highlight=False)
+                console.print(f"[yellow]before running:[/] {escape(problem)}", highlight=False)
             return
         if problems:
             raise UserError(problems[0])

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from rewardsmith.errors import RunFailed, UserError
+from rewardsmith.store import safe_name
 
 if TYPE_CHECKING:
     from rewardsmith.agent.loop import SynthesisLoop
@@ -43,7 +45,7 @@ TASK_FILE_COPY = "task.toml"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -63,7 +65,7 @@ def _fmt(value: float | None) -> str:
 
 def _make_run_id(env: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{env}-{os.urandom(2).hex()}"
+    return f"{stamp}-{safe_name(env)}-{os.urandom(2).hex()}"
 
 
 def _build_loop(config: SynthConfig, store: RunStore) -> SynthesisLoop:
@@ -93,7 +95,7 @@ class _ConsoleProgress:
         self.rows: dict[str, Any] = {}
 
     def on_message(self, text: str) -> None:
-        console.print(f"[dim]{text}[/]")
+        console.print(f"[dim]{escape(text)}[/]")
 
     def on_iteration_start(self, index: int, total: int) -> None:
         console.rule(f"iteration {index + 1}/{total}")
@@ -104,7 +106,9 @@ class _ConsoleProgress:
         else:
             first = report.problems[0] if report.problems else "rejected"
             more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
-            console.print(f"  cand_{slot:02d}: [yellow]rejected[/]: {first}{more}", highlight=False)
+            console.print(
+                f"  cand_{slot:02d}: [yellow]rejected[/]: {escape(first)}{more}", highlight=False
+            )
 
     def on_training_start(self, key: str, total: int) -> None:
         if self.bar is None:
@@ -137,7 +141,7 @@ class _ConsoleProgress:
             console.print(f"  {name}: fitness {_fmt(result.fitness)}{note}")
         else:
             console.print(
-                f"  {name}: [red]failed[/]: {'; '.join(result.problems)}", highlight=False
+                f"  {name}: [red]failed[/]: {escape('; '.join(result.problems))}", highlight=False
             )
         if self.bar is not None:
             self.progress.advance(self.bar)
@@ -199,7 +203,7 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
             highlight=False,
         )
     if report["search"].get("hacking_alert"):
-        console.print(f"[bold yellow]{report['search']['hacking_alert']}[/]")
+        console.print(f"[bold yellow]{escape(report['search']['hacking_alert'])}[/]")
     usage = store.read_run().get("usage")
     if usage and usage.get("prompt_tokens"):
         console.print(
@@ -217,6 +221,19 @@ def _hns_text(report: dict[str, Any]) -> str:
     if report.get("native") is None:
         return "undefined (the task has no native reward to compare with)"
     return "undefined (the native and sparse baselines reach the same fitness)"
+
+
+def _offline_problem(config: SynthConfig, spec: Any, measure: Any) -> str:
+    """Why the offline designer, if ``config`` uses it, has nothing for ``spec`` ("" if not).
+
+    Asked before a run folder exists, so such a run is refused rather than left failed.
+    """
+    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
+    from rewardsmith.agent.offline import offline_design_problem
+
+    if config.model and config.model.strip().lower() not in OFFLINE_MODEL_NAMES:
+        return ""
+    return offline_design_problem(spec, config.task or "", measure)
 
 
 def _run_loop(config: SynthConfig, store: RunStore) -> None:
@@ -341,9 +358,12 @@ def synthesize(
         config.validate()
         spec = resolve_task(config.env, config.task_file)
         try:
-            spec.get_fitness(config.fitness)
+            measure = spec.get_fitness(config.fitness)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
+        problem = _offline_problem(config, spec, measure)
+        if problem:
+            raise UserError(problem)
         if config.model:
             from rewardsmith.agent.model_check import check_model
 
@@ -374,7 +394,7 @@ def synthesize(
         f"candidates, budget {config.budget}, designed by {designer}",
         highlight=False,
     )
-    console.print(f"fitness: {measure.name}: {measure.meaning}", highlight=False)
+    console.print(f"fitness: {measure.name}: {measure.meaning}", markup=False, highlight=False)
     if config.task and config.fitness is None and len(spec.fitness) > 1:
         others = ", ".join(m.name for m in spec.fitness[1:])
         console.print(
@@ -489,11 +509,14 @@ def check(
         )
     if report.passed:
         comps = ", ".join(report.dynamic.get("components", [])) or "none"
-        console.print(f"[green]passed[/]: {reward_file} (components: {comps})", highlight=False)
+        console.print(
+            f"[green]passed[/]: {escape(str(reward_file))} (components: {escape(comps)})",
+            highlight=False,
+        )
         return
-    console.print(f"[red]rejected[/]: {reward_file}", highlight=False)
+    console.print(f"[red]rejected[/]: {escape(str(reward_file))}", highlight=False)
     for problem in report.problems:
-        console.print(f"- {problem}", highlight=False, soft_wrap=True)
+        console.print(f"- {problem}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -511,18 +534,23 @@ def tasks(
             spec = resolve_task(describe, task_file)
         except UserError as exc:
             _fail(str(exc))
-        console.print(f"[bold]{spec.id}[/] ({spec.env_id}): {spec.description}", highlight=False)
+        console.print(
+            f"[bold]{escape(spec.id)}[/] ({escape(spec.env_id)}): {escape(spec.description)}",
+            highlight=False,
+        )
         fields = Table("field", "shape", "unit", "meaning")
         for f in spec.fields:
-            fields.add_row(f.name, str(f.shape), f.unit, f.meaning)
-        fields.add_row("action", "(act_dim,)", "-", spec.action_meaning)
+            fields.add_row(f.name, str(f.shape), escape(f.unit), escape(f.meaning))
+        fields.add_row("action", "(act_dim,)", "-", escape(spec.action_meaning))
         console.print(fields)
         console.print("each field f is also available as prev_f, its value one step earlier")
         if spec.termination:
-            console.print(f"episodes end early when: {spec.termination}", highlight=False)
+            console.print(
+                f"episodes end early when: {spec.termination}", markup=False, highlight=False
+            )
         measures = Table("fitness", "meaning", "success at")
         for m in spec.fitness:
-            measures.add_row(m.name, m.meaning, f"{m.success_threshold:g} {m.unit}")
+            measures.add_row(m.name, escape(m.meaning), escape(f"{m.success_threshold:g} {m.unit}"))
         console.print(measures)
         if spec.family in ("generic", "custom") or task_file:
             source = env_source(spec)
@@ -554,8 +582,8 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
     summary = summarize_run(store)
     meta = summary["run"]
     console.print(
-        f"[bold]{store.root}[/]: {meta.get('task')} ({meta.get('status')}): "
-        f"{meta.get('description')}",
+        f"[bold]{escape(str(store.root))}[/]: {escape(str(meta.get('task')))} "
+        f"({meta.get('status')}): {escape(str(meta.get('description')))}",
         highlight=False,
     )
     for it in summary["iterations"]:
@@ -565,11 +593,15 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         for c in it["candidates"]:
             mark = " *" if c["best"] else ""
             table.add_row(
-                f"{c['slot']:02d}{mark}", c["id"], c["status"], _fmt(c["fitness"]), c["notes"]
+                f"{c['slot']:02d}{mark}",
+                c["id"],
+                c["status"],
+                _fmt(c["fitness"]),
+                escape(c["notes"]),
             )
         console.print(table)
         for alert in it["alerts"]:
-            console.print(f"[bold yellow]{alert}[/]", highlight=False)
+            console.print(f"[bold yellow]{escape(alert)}[/]", highlight=False)
         if not it["finished"]:
             console.print("[dim](unfinished: `rewardsmith resume` completes it)[/]")
     report = summary.get("report")
@@ -650,5 +682,5 @@ def main() -> None:
 
 
 def _fail_main(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(2)

@@ -590,3 +590,39 @@ def test_no_fuel_cost_where_a_landing_spot_is_asked_for() -> None:
     assert all("fuel" not in candidate.source for candidate in first)
     moved = _ctx(task, "Land gently on the pad between the flags, hovering as little as you can.")
     assert all("fuel" in c.source for c in OfflineDesigner().propose(moved, [], n=4).candidates)
+
+
+def test_the_offline_designer_says_when_a_task_gives_it_nothing() -> None:
+    """An untagged observation leaves only an alive bonus or an action cost: refused."""
+    from rewardsmith.agent.offline import offline_design_problem
+    from rewardsmith.agent.terms import DESIGN_TAGS, tagged
+    from rewardsmith.envs.registry import get_task
+    from rewardsmith.envs.taskfile import load_task_text
+
+    for task in all_tasks():
+        if task.family != "generic":
+            assert offline_design_problem(task, "", task.fitness[0]) == "", task.id
+    cliff = get_task("CliffWalking-v1")
+    problem = offline_design_problem(cliff, "", cliff.fitness[0])
+    assert "CliffWalking-v1 has none it can use (fields: observation, time)" in problem
+    assert "--model" in problem and "x_position" in problem
+    # The same env with one tagged field is enough.
+    tagged_file = """\
+[task]
+id = "CliffTaggedTest"
+env = "CliffWalking-v1"
+
+[[fields]]
+name = "column"
+expr = "obs % 12"
+tags = ["x_velocity"]
+
+[fitness]
+expr = "native"
+success_threshold = -20
+"""
+    task = load_task_text(tagged_file, "cliff.toml")
+    assert offline_design_problem(task, "Walk right.", task.fitness[0]) == ""
+    with pytest.raises(ValueError, match="not in DESIGN_TAGS"):
+        tagged(task, "elbow_angle")
+    assert len(set(DESIGN_TAGS)) == len(DESIGN_TAGS)
