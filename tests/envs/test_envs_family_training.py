@@ -34,15 +34,10 @@ def _in_tmp(tmp_path, monkeypatch):
 
 def _user_module_task(tmp_path):
     from rewardsmith.envs.taskfile import load_task_file
-    from tests.envs.test_envs_user_modules import MODULE, TASK
+    from tests.envs.test_envs_user_modules import write_user_task
 
     # The module sits beside the task file, away from the worker's own folder.
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    (folder / "umod_train.py").write_text(MODULE.format(module="umod_train", cls="TrainWalk"))
-    path = folder / "walk.toml"
-    path.write_text(TASK.format(task_id="TrainWalkTask", module="umod_train", cls="TrainWalk"))
-    return load_task_file(path)
+    return load_task_file(write_user_task(tmp_path / "mine", "umod_train", "TrainWalk"))
 
 
 @pytest.mark.slow

@@ -61,13 +61,19 @@ def _write_module(folder: Path, module: str, cls: str) -> None:
     (folder / f"{module}.py").write_text(MODULE.format(module=module, cls=cls))
 
 
+def write_user_task(folder: Path, module: str, cls: str) -> Path:
+    """``folder`` (made) holding ``module.py`` and ``walk.toml``, whose task is ``cls``Task."""
+    folder.mkdir()
+    _write_module(folder, module, cls)
+    path = folder / "walk.toml"
+    path.write_text(TASK.format(task_id=f"{cls}Task", module=module, cls=cls))
+    return path
+
+
 def test_a_module_beside_the_task_file_is_found_from_another_folder(tmp_path, monkeypatch):
-    files, elsewhere = tmp_path / "mytask", tmp_path / "elsewhere"
-    files.mkdir()
+    path = write_user_task(tmp_path / "mytask", "umod_beside", "BesideWalk")
+    elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    _write_module(files, "umod_beside", "BesideWalk")
-    path = files / "walk.toml"
-    path.write_text(TASK.format(task_id="BesideWalkTask", module="umod_beside", cls="BesideWalk"))
     monkeypatch.chdir(elsewhere)
     spec = load_task_file(path)
     assert spec.id == "BesideWalkTask"
@@ -78,7 +84,7 @@ def test_a_module_beside_the_task_file_is_found_from_another_folder(tmp_path, mo
     env.close()
     assert rewards[0] == 0.0 and rewards[-1] == 1.0  # x = 0.1, then x = 1.1
     fields = task_job_fields(spec)
-    assert fields[IMPORT_PATHS_KEY][0] == str(files.resolve())
+    assert fields[IMPORT_PATHS_KEY][0] == str(path.parent.resolve())
 
 
 def test_time_limits_and_an_unimportable_module(tmp_path, monkeypatch):
@@ -120,11 +126,7 @@ def test_module_id_for_env_like_gymnasium_make(tmp_path, monkeypatch):
 
 
 def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch):
-    files = tmp_path / "mytask"
-    files.mkdir()
-    _write_module(files, "umod_worker", "WorkerWalk")
-    path = files / "walk.toml"
-    path.write_text(TASK.format(task_id="WorkerWalkTask", module="umod_worker", cls="WorkerWalk"))
+    path = write_user_task(tmp_path / "mytask", "umod_worker", "WorkerWalk")
     monkeypatch.chdir(tmp_path)
     spec = load_task_file(path)
     job = json.loads(json.dumps({"task": spec.id, **task_job_fields(spec)}))
