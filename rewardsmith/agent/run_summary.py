@@ -9,6 +9,14 @@ from rewardsmith.agent.reflection import hacking_alert
 from rewardsmith.store import RunStore, read_json
 
 
+def _clip(text: str, limit: int = 160) -> str:
+    """``text`` cut to about ``limit`` characters at a word boundary, marked with "..."."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(" ;,:") + " ..."
+
+
 def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], bool]:
     folder = store.iter_dir(index)
     finished = (folder / "iteration.json").exists()
@@ -36,7 +44,7 @@ def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], 
         elif (cand / "critic.json").exists():
             critic = read_json(cand / "critic.json")
             status = "checked" if critic["passed"] else "rejected"
-            notes = "" if critic["passed"] else "; ".join(critic["problems"])[:120]
+            notes = "" if critic["passed"] else _clip("; ".join(critic["problems"]))
             rows.append(
                 {
                     "slot": slot,
@@ -52,7 +60,7 @@ def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], 
 
 
 def _row(slot: int, result: CandidateResult, best: bool) -> dict[str, Any]:
-    notes = "; ".join(result.problems)[:120] if result.problems else ""
+    notes = _clip("; ".join(result.problems)) if result.problems else ""
     return {
         "slot": slot,
         "id": result.candidate.id,
