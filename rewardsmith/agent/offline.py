@@ -61,8 +61,17 @@ def offline_design_problem(task: TaskSpec, description: str, fitness: FitnessMea
     intent = intent_for(description or task.description, f"{task.description} {fitness.meaning}")
     slots = catalogue(task, intent)
     state = {f.name for f in task.fields if "time" not in f.tags}
+    known = set(DESIGN_TAGS)
     if any(t["field"] in state for slot in slots for t in (slot.term, *slot.alternatives)):
         return ""
+    tagged = [f"{f.name} ({', '.join(sorted(f.tags))})" for f in task.fields if f.tags & known]
+    if tagged:
+        return (
+            f"the offline designer has no term for {description or task.description!r} over "
+            f"{task.id}'s tagged fields {', '.join(tagged)}; state the behaviour in terms it "
+            "reads (a direction, a target x or height, upright, a goal) with --task, or pass "
+            "--model to let an LLM designer read the env's source"
+        )
     fields = ", ".join(f.name for f in task.fields)
     return (
         f"the offline designer builds rewards from tagged state fields, and {task.id} has "
