@@ -28,7 +28,15 @@ from typing import Any
 from rewardsmith.errors import UserError
 
 RUN_FILE = "run.json"
+#: run.json key: the folders a task file's own modules were imported from at the start.
+RUN_IMPORT_PATHS = "import_paths"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def task_file_copy(run_root: Path, task_file: str) -> Path:
+    """Where a run keeps its copy of ``task_file`` (the suffix picks TOML or YAML)."""
+    suffix = Path(task_file).suffix.lower()
+    return run_root / ("task" + (suffix if suffix in (".yaml", ".yml") else ".toml"))
 
 
 def safe_name(text: str) -> str:

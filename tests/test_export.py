@@ -229,6 +229,47 @@ def test_every_built_in_extractor_exports_and_reads_the_same_fields(
         env_b.close()
 
 
+def test_task_file_and_generic_extractors_export_and_read_the_same_fields(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Expression fields (MuJoCo helpers, info), their adapter's fields, and a generic
+    env's observation reader (a partial) match rewardsmith's on the same steps."""
+    import gymnasium as gym
+
+    from rewardsmith.envs.generic import generic_task
+    from rewardsmith.envs.taskfile import load_task_text
+    from tests.envs.test_envs_taskfile import GOOD
+
+    monkeypatch.chdir(tmp_path)
+    info_field = '\n[[fields]]\nname = "ctrl_cost"\nexpr = "info.get(\'reward_ctrl\', 0.0)"\n'
+    cheetah = load_task_text(
+        GOOD.replace("CheetahPitchTest", "CheetahExportTest") + info_field, "x.toml"
+    )
+    acrobot = generic_task("Acrobot-v1", task_id="AcrobotExportTest")
+    for spec in (cheetah, acrobot):
+        source, name = extractor_source(spec.extract)
+        namespace: dict = {"__name__": f"exported_{name}"}
+        exec(compile(source, f"<{spec.id}>", "exec"), namespace)
+        standalone = namespace[name]
+        takes_info = getattr(spec.extract, "takes_info", False)
+        env_a = gym.make(spec.env_id, **dict(spec.env_kwargs))
+        env_b = gym.make(spec.env_id, **dict(spec.env_kwargs))
+        obs_a, _ = env_a.reset(seed=1)
+        obs_b, _ = env_b.reset(seed=1)
+        _same(spec.extract(env_a.unwrapped, obs_a, None), standalone(env_b.unwrapped, obs_b, None))
+        for _ in range(3):
+            action = env_a.action_space.sample()
+            obs_a, _, _, _, info_a = env_a.step(action)
+            obs_b, _, _, _, info_b = env_b.step(action)
+            extra = ({"info": info_a}, {"info": info_b}) if takes_info else ({}, {})
+            fields = spec.extract(env_a.unwrapped, obs_a, action, **extra[0])
+            _same(fields, standalone(env_b.unwrapped, obs_b, action, **extra[1]))
+        if takes_info:
+            assert fields["ctrl_cost"] != 0.0  # read from the step's info
+        env_a.close()
+        env_b.close()
+
+
 def _same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key in a:
@@ -252,3 +293,52 @@ def test_export_refuses_bad_input(tmp_path: Path) -> None:
     proc = run_cli(["export", str(tmp_path), "-o", str(tmp_path / "r.py")], cwd=tmp_path)
     assert proc.returncode == 2
     assert "no best reward yet" in proc.stderr
+
+
+def test_a_run_on_the_users_own_env_exports_and_runs_without_rewardsmith(tmp_path: Path) -> None:
+    """The run's copy of its task file, the folders of its modules, and the env class it
+    named all reach the exported module, which then works outside rewardsmith."""
+    from tests.envs.test_envs_user_modules import write_user_task
+
+    task_file = write_user_task(tmp_path / "mine", "umod_export", "ExportWalk")
+    run = tmp_path / "runs" / "r1"
+    (run / "best").mkdir(parents=True)
+    (run / "task.toml").write_text(task_file.read_text())
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "config": {"task_file": str(task_file), "budget": "smoke"},
+                "task": "ExportWalkTask",
+                "import_paths": [str(task_file.parent)],
+            }
+        )
+    )
+    (run / "best" / "report.json").write_text(
+        json.dumps({"budget": "smoke", "fitness": "near_one", "search": {"fitness": 0.5}})
+    )
+    (run / "best" / "reward.py").write_text(
+        "import numpy as np\n\n"
+        "def compute_reward(observation, action):\n"
+        "    near = np.exp(-np.abs(observation[:, 0] - 1.0))\n"
+        "    return near, {'near': near}\n"
+    )
+    task_file.write_text("this file was edited since; the run's copy is what it trained on")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = elsewhere / "walk_reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    code = """
+import json, gymnasium as gym
+from walk_reward import ENV_ID, ENV_KWARGS, SynthesizedReward
+env = SynthesizedReward(gym.make(ENV_ID, **ENV_KWARGS))
+env.reset(seed=0)
+for _ in range(10):
+    _, reward, *_ , info = env.step([1.0])
+print(json.dumps({"id": ENV_ID, "x": float(info["fields"]["observation"][0]), "r": reward,
+                  "limit": env.spec.max_episode_steps}))
+"""
+    (elsewhere / "umod_export.py").write_text((task_file.parent / "umod_export.py").read_text())
+    got = _outside(code, elsewhere)
+    assert got["id"] == "rewardsmith/ExportWalk-v0" and got["limit"] == 50
+    assert abs(got["x"] - 1.0) < 1e-5 and abs(got["r"] - 1.0) < 1e-5

@@ -64,3 +64,20 @@ def test_run_ids_are_safe_folder_names():
     assert safe_name("../..") == "x"
     run_id = _make_run_id("my_pkg.envs:Walk-v0")
     assert "-my_pkg.envs-Walk-v0-" in run_id and safe_name(run_id) == run_id
+
+
+def test_a_run_keeps_its_task_file_under_the_files_own_format(tmp_path: Path) -> None:
+    from rewardsmith.store import task_file_copy
+
+    assert task_file_copy(tmp_path, "tasks/walk.toml") == tmp_path / "task.toml"
+    assert task_file_copy(tmp_path, "walk.YAML") == tmp_path / "task.yaml"
+    assert task_file_copy(tmp_path, "walk.yml") == tmp_path / "task.yml"
+    # A YAML copy named .toml was read back as TOML on resume and refused.
+    from rewardsmith.envs.taskfile import load_task_file
+
+    copy = task_file_copy(tmp_path, "walk.yaml")
+    copy.write_text(
+        "task:\n  id: YamlCopyTest\n  env: CartPole-v1\n  adapter: CartPole-v1\n"
+        "fitness:\n  expr: native\n  success_threshold: 100\n"
+    )
+    assert load_task_file(copy).id == "YamlCopyTest"

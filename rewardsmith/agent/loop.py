@@ -37,7 +37,14 @@ from rewardsmith.seeding import (
     derive_seed,
     derive_seeds,
 )
-from rewardsmith.store import RunStore, read_json, write_atomic, write_json
+from rewardsmith.store import (
+    RUN_FILE,
+    RUN_IMPORT_PATHS,
+    RunStore,
+    read_json,
+    write_atomic,
+    write_json,
+)
 from rewardsmith.train.executor import Executor
 from rewardsmith.train.jobs import run_job
 
@@ -144,7 +151,10 @@ class SynthesisLoop:
                 f"--feedback {config.feedback} needs a ranking page and this loop was built "
                 "without one; pass ranker=rewardsmith.web.ranking.serve_ranking"
             )
-        self.task = resolve_task(config.env, config.task_file)
+        # A run reads its own copy of a task file: its modules are where they were found
+        # when the run began.
+        run = store.read_run() if (store.root / RUN_FILE).is_file() else {}
+        self.task = resolve_task(config.env, config.task_file, run.get(RUN_IMPORT_PATHS))
         self.measure = self.task.get_fitness(config.fitness)
         self.preset = self.task.preset(config.budget_value)
         self.ctx = DesignContext(

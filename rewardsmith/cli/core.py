@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from rewardsmith.errors import RunFailed, UserError
-from rewardsmith.store import safe_name
+from rewardsmith.store import safe_name, task_file_copy
 
 if TYPE_CHECKING:
     from rewardsmith.agent.loop import SynthesisLoop
@@ -41,7 +41,6 @@ err_console = Console(stderr=True)
 
 
 #: A task file's copy inside the run folder.
-TASK_FILE_COPY = "task.toml"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -373,13 +372,20 @@ def synthesize(
         store = RunStore.create(Path(config.out), _make_run_id(config.env or spec.id))
     except UserError as exc:
         _fail(str(exc))
+    run: dict[str, Any] = {}
     if config.task_file:
-        from rewardsmith.store import write_atomic
+        from rewardsmith.envs.imports import IMPORT_PATHS_KEY
+        from rewardsmith.envs.registry import task_job_fields
+        from rewardsmith.store import RUN_IMPORT_PATHS, write_atomic
 
-        # The run keeps the task as it was: resume reads this copy, not a since-edited file.
-        write_atomic(store.root / TASK_FILE_COPY, Path(config.task_file).read_text())
+        # The run keeps the task as it was: resume reads this copy, not a since-edited file,
+        # and finds the file's modules where they were found now.
+        copy = task_file_copy(store.root, config.task_file)
+        write_atomic(copy, Path(config.task_file).read_text())
+        run[RUN_IMPORT_PATHS] = task_job_fields(spec).get(IMPORT_PATHS_KEY, [])
     store.write_run(
         {
+            **run,
             "config": config.to_json(),
             "task": spec.id,
             "description": config.task or spec.description,
@@ -425,8 +431,8 @@ def resume(
             )
         try:
             config = SynthConfig.from_json(saved)
-            if config.task_file and (store.root / TASK_FILE_COPY).is_file():
-                config.task_file = str(store.root / TASK_FILE_COPY)
+            if config.task_file and task_file_copy(store.root, config.task_file).is_file():
+                config.task_file = str(task_file_copy(store.root, config.task_file))
             config.validate()
         except (TypeError, ValueError) as exc:
             raise UserError(

@@ -8,6 +8,7 @@ demand for any gymnasium env without an adapter (``envs.generic``).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from rewardsmith.envs.spec import TaskSpec
@@ -87,8 +88,17 @@ def get_task(task_id: str) -> TaskSpec:
     )
 
 
-def resolve_task(env: str | None, task_file: str | None = None) -> TaskSpec:
+def resolve_task(
+    env: str | None, task_file: str | None = None, import_paths: Sequence[str] | None = None
+) -> TaskSpec:
     """The task a run names: a task file's (read, validated, registered) or ``env``'s.
+
+    Args:
+        env: A task id.
+        task_file: A task file, which wins over ``env``.
+        import_paths: Folders the file's modules are imported from (default: its own
+            folder and the current one); a run passes those it started with, since it
+            reads its own copy of the file.
 
     Raises:
         UserError: Neither is given, or the id / file is wrong.
@@ -96,7 +106,7 @@ def resolve_task(env: str | None, task_file: str | None = None) -> TaskSpec:
     if task_file:
         from rewardsmith.envs.taskfile import load_task_file
 
-        return load_task_file(task_file)
+        return load_task_file(task_file, import_paths)
     if not env:
         raise UserError("no task given; pass --env ID or --task-file FILE")
     return get_task(env)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -185,12 +186,12 @@ class ExprExtractor:
 
     Args:
         base: The adapter's extractor, or ``None``.
-        exprs: ``(name, compiled code, shape)`` of each expression field.
+        exprs: ``(name, compiled code, shape, source text)`` of each expression field.
     """
 
     takes_info = True
 
-    def __init__(self, base: Any, exprs: list[tuple[str, Any, tuple[int, ...]]]) -> None:
+    def __init__(self, base: Any, exprs: list[tuple[str, Any, tuple[int, ...], str]]) -> None:
         self.base = base
         self.exprs = exprs
 
@@ -198,7 +199,7 @@ class ExprExtractor:
         """Fields of one env after a reset (``action is None``) or a step."""
         fields = dict(self.base(env, obs, action)) if self.base is not None else {}
         names = step_names(env, obs, action, info)
-        for name, code, shape in self.exprs:
+        for name, code, shape, _ in self.exprs:
             try:
                 value = np.asarray(taskexpr.evaluate(code, names), dtype=np.float64)
                 fields[name] = float(value) if shape == () else value.reshape(shape).copy()
@@ -253,8 +254,13 @@ class ExprFitness:
         return float(taskexpr.evaluate(self.code, names))
 
 
-def load_task_file(path: str | Path) -> TaskSpec:
+def load_task_file(path: str | Path, import_paths: Sequence[str] | None = None) -> TaskSpec:
     """Read, validate and register the task declared in ``path``.
+
+    Args:
+        path: The task file.
+        import_paths: Folders its ``module:name`` references are imported from (default:
+            the file's own folder, then the current one).
 
     Raises:
         UserError: The file is missing or any part of it is wrong (one line: where and fix).
@@ -262,7 +268,8 @@ def load_task_file(path: str | Path) -> TaskSpec:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"task file {str(path)!r} does not exist; pass the path to a .toml file")
-    return load_task_text(path.read_text(), path.name, user_import_paths(path.parent))
+    paths = tuple(import_paths) if import_paths else user_import_paths(path.parent)
+    return load_task_text(path.read_text(), path.name, paths)
 
 
 def load_task_text(text: str, name: str, import_paths: tuple[str, ...] | None = None) -> TaskSpec:
@@ -350,7 +357,7 @@ def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str
 
 def _expression_fields(
     src: _Source, entries: list[Any], base: TaskSpec
-) -> tuple[list[tuple[str, Any, tuple[int, ...]]], list[StateField]]:
+) -> tuple[list[tuple[str, Any, tuple[int, ...], str]], list[StateField]]:
     taken = {f.name for f in base.fields} | {"action"}
     exprs, fields = [], []
     for entry in entries:
@@ -376,7 +383,7 @@ def _expression_fields(
         except taskexpr.ExprError as exc:
             raise src.fail(f"field {name!r}: {exc}", expr) from None
         shape = tuple(int(d) for d in entry.get("shape", ()))
-        exprs.append((name, code, shape))
+        exprs.append((name, code, shape, expr))
         meaning = str(entry.get("meaning") or f"{expr}.")
         fields.append(
             StateField(

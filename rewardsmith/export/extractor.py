@@ -133,6 +133,50 @@ def _visit_globals(fn: types.FunctionType, closure: _Closure) -> None:
                         closure.namespaces[name].append(attr)
 
 
+#: The exported reader of a task file's expression fields, mirroring
+#: ``rewardsmith.envs.taskfile.ExprExtractor`` (same names, same builtins).
+_EXPRESSION_READER = """
+EXPR_BUILTINS = {{"abs": abs, "min": min, "max": max, "float": float, "int": int, "len": len,
+                 "sum": sum}}
+FIELD_EXPRESSIONS = {exprs!r}
+
+
+def _file_extract(env, obs, action, info=None):
+    fields = {base}
+    if action is None:
+        action = np.zeros(env.action_space.shape or (), dtype=np.float64)
+    names = {{"obs": obs, "info": info or {{}}, "action": action, "env": env}}
+    names.update(mujoco_helpers(env))
+    for name, expr, shape in FIELD_EXPRESSIONS:
+        scope = {{"np": np, "math": math, **names}}
+        value = np.asarray(eval(expr, {{"__builtins__": EXPR_BUILTINS}}, scope), dtype=np.float64)
+        fields[name] = float(value) if shape == () else value.reshape(shape).copy()
+    return fields
+"""
+
+
+def _expression_source(extract: Any) -> tuple[str, str]:
+    """A task file's extractor: its base extractor, the MuJoCo helpers, its expressions."""
+    from rewardsmith.envs.taskexpr import mujoco_helpers
+
+    parts = []
+    base = "{}"
+    if extract.base is not None:
+        base_source, base_name = extractor_source(extract.base)
+        parts.append(base_source)
+        base = f"dict({base_name}(env, obs, action))"
+    closure = _Closure()
+    _add_function(mujoco_helpers, closure)
+    parts.append(
+        "\n".join(sorted(closure.imports)) + "\n\n\n" + "\n\n".join(closure.blocks.values())
+    )
+    exprs = tuple((name, text, tuple(shape)) for name, _, shape, text in extract.exprs)
+    parts.append(
+        "import math\nimport numpy as np\n" + _EXPRESSION_READER.format(exprs=exprs, base=base)
+    )
+    return "\n\n".join(parts), "_file_extract"
+
+
 def extractor_source(extract: Any) -> tuple[str, str]:
     """Standalone source of a task's field extractor and the name to call it by.
 
@@ -148,22 +192,30 @@ def extractor_source(extract: Any) -> tuple[str, str]:
         ExportError: The extractor reads something other than numpy, math, plain
             constants and rewardsmith functions that are themselves portable.
     """
+    from rewardsmith.envs.taskfile import ExprExtractor
+
+    if isinstance(extract, ExprExtractor):
+        return _expression_source(extract)
     closure = _Closure()
     wrapper = ""
     if isinstance(extract, functools.partial):
         fn = extract.func
         if not all(_is_plain(a) for a in (*extract.args, *extract.keywords.values())):
             raise ExportError("the field extractor is a partial with non-plain arguments")
-        args = ", ".join([*(repr(a) for a in extract.args)])
-        kwargs = ", ".join(f"{k}={v!r}" for k, v in extract.keywords.items())
-        call = ", ".join(p for p in ("env", args, kwargs) if p)
+        # A partial's own positional arguments come first, its keywords last.
+        args = [repr(a) for a in extract.args]
+        kwargs = [f"{k}={v!r}" for k, v in extract.keywords.items()]
+        call = ", ".join([*args, "env", "obs", "action", *kwargs])
         name = "_task_extract"
         wrapper = f"\n\ndef {name}(env, obs, action):\n    return {fn.__name__}({call})\n"
     else:
         fn = extract
-        name = fn.__name__
+        name = getattr(fn, "__name__", "")
     if not isinstance(fn, types.FunctionType):
-        raise ExportError(f"the field extractor {fn!r} is not a plain Python function")
+        raise ExportError(
+            f"the field extractor {type(fn).__name__} is not a plain Python function, so it "
+            "cannot be copied into a standalone module"
+        )
     _add_function(fn, closure)
     namespaces = [
         f"{alias} = types.SimpleNamespace({', '.join(f'{m}={m}' for m in members)})\n"

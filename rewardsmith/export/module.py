@@ -25,6 +25,7 @@ _OWN_NAMES = frozenset(
     {
         "ENV_ID",
         "ENV_KWARGS",
+        "ENV_ENTRY_POINT",
         "FITNESS",
         "TRAINING",
         "REWARD_PARAMETERS",
@@ -59,6 +60,22 @@ def _reward_parameters(source: str) -> list[str]:
         if isinstance(node, ast.FunctionDef) and node.name == "compute_reward":
             return [a.arg for a in node.args.args]
     raise ExportError("the best reward defines no compute_reward")
+
+
+def _registration(env_id: str) -> list[str]:
+    """Lines that register an env class a task file named (rewardsmith gave it its id)."""
+    import gymnasium as gym
+
+    if not env_id.startswith("rewardsmith/"):
+        return []
+    entry = gym.spec(env_id).entry_point
+    if not isinstance(entry, str):
+        raise ExportError(f"the env {env_id!r} has no importable entry point to export")
+    return [
+        f"ENV_ENTRY_POINT = {entry!r}  # the class the task file named\n"
+        "if ENV_ID not in gym.registry:\n"
+        "    gym.register(ENV_ID, entry_point=ENV_ENTRY_POINT)"
+    ]
 
 
 def _fmt(value: Any) -> str:
@@ -154,6 +171,7 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         ExportError: Not a finished run, no best reward, or a non-portable extractor.
     """
     from rewardsmith.envs.registry import resolve_task
+    from rewardsmith.store import RUN_IMPORT_PATHS, task_file_copy
 
     run = _read(run_dir / "run.json", "pass a run folder made by `rewardsmith synthesize`")
     report = _read(
@@ -165,10 +183,18 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         raise ExportError(f"{str(reward_path)!r} is missing; finish the run first")
     reward = reward_path.read_text()
     config = run.get("config") or {}
+    task_file = config.get("task_file")
+    if task_file and task_file_copy(run_dir, task_file).is_file():
+        task_file = str(task_file_copy(run_dir, task_file))  # the task the run trained on
     spec = resolve_task(
-        config.get("env") or report.get("task") or run.get("task"), config.get("task_file")
+        config.get("env") or report.get("task") or run.get("task"),
+        task_file,
+        run.get(RUN_IMPORT_PATHS),
     )
     extract_src, extract_name = extractor_source(spec.extract)
+    # Task files' expression fields may read the step's info dict; built-in ones never do.
+    info = ", info=info" if getattr(spec.extract, "takes_info", False) else ""
+    extract_call = f"{extract_name}(env.unwrapped, obs, action{info})"
     params = _reward_parameters(reward)
     clashes = (_top_level_names(reward) & (_OWN_NAMES | _top_level_names(extract_src))) - {
         "np",
@@ -217,6 +243,7 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         "\n".join([*stdlib, "from typing import Any"])
         + "\n\nimport gymnasium as gym\nimport numpy as np\n",
         f"ENV_ID = {spec.env_id!r}",
+        *_registration(spec.env_id),
         f"ENV_KWARGS = {dict(spec.env_kwargs)!r}",
         f"FITNESS = {pprint.pformat(fitness, sort_dicts=False)}",
         f"TRAINING = {pprint.pformat(training, sort_dicts=False)}\n",
@@ -224,7 +251,7 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         reward.strip() + "\n",
         "# " + "-" * 50 + " reading the state fields\n",
         extract_src.strip() + "\n",
-        RUNTIME.format(params=tuple(params), extract_name=extract_name).strip() + "\n",
+        RUNTIME.format(params=tuple(params), extract_call=extract_call).strip() + "\n",
     ]
     source = "\n\n\n".join(part.strip() for part in parts) + "\n"
     ast.parse(source)  # a broken template must fail here, not in the user's training

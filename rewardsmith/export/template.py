@@ -18,9 +18,9 @@ def gather(fields, previous, name):
     return previous[name[len("prev_"):]]
 
 
-def extract_fields(env, obs, action):
+def extract_fields(env, obs, action, info=None):
     """The task's state fields of ``env`` after a reset (``action=None``) or a step."""
-    return {extract_name}(env.unwrapped, obs, action)
+    return {extract_call}
 
 
 def reward_batch(fields, action):
@@ -62,13 +62,13 @@ class SynthesizedReward(gym.Wrapper):
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        self._fields = extract_fields(self.env, obs, None)
+        self._fields = extract_fields(self.env, obs, None, info)
         info["fields"] = self._fields
         return obs, info
 
     def step(self, action):
         obs, native, terminated, truncated, info = self.env.step(action)
-        previous, fields = self._fields, extract_fields(self.env, obs, action)
+        previous, fields = self._fields, extract_fields(self.env, obs, action, info)
         self._fields = fields
         info["fields"] = fields
         info["prev_fields"] = previous
