@@ -134,7 +134,8 @@ def _visit_globals(fn: types.FunctionType, closure: _Closure) -> None:
 
 
 #: The exported reader of a task file's expression fields, mirroring
-#: ``rewardsmith.envs.taskfile.ExprExtractor`` (same names, same builtins).
+#: ``rewardsmith.envs.taskfile.ExprExtractor``: the names come from a copy of its
+#: ``step_names``, the builtins are ``taskexpr``'s (functions cannot be copied as data).
 _EXPRESSION_READER = """
 EXPR_BUILTINS = {{"abs": abs, "min": min, "max": max, "float": float, "int": int, "len": len,
                  "sum": sum}}
@@ -143,10 +144,7 @@ FIELD_EXPRESSIONS = {exprs!r}
 
 def _file_extract(env, obs, action, info=None):
     fields = {base}
-    if action is None:
-        action = np.zeros(env.action_space.shape or (), dtype=np.float64)
-    names = {{"obs": obs, "info": info or {{}}, "action": action, "env": env}}
-    names.update(mujoco_helpers(env))
+    names = step_names(env, obs, action, info)
     for name, expr, shape in FIELD_EXPRESSIONS:
         scope = {{"np": np, "math": math, **names}}
         value = np.asarray(eval(expr, {{"__builtins__": EXPR_BUILTINS}}, scope), dtype=np.float64)
@@ -157,7 +155,7 @@ def _file_extract(env, obs, action, info=None):
 
 def _expression_source(extract: Any) -> tuple[str, str]:
     """A task file's extractor: its base extractor, the MuJoCo helpers, its expressions."""
-    from rewardsmith.envs.taskexpr import mujoco_helpers
+    from rewardsmith.envs.taskfile import step_names
 
     parts = []
     base = "{}"
@@ -166,10 +164,8 @@ def _expression_source(extract: Any) -> tuple[str, str]:
         parts.append(base_source)
         base = f"dict({base_name}(env, obs, action))"
     closure = _Closure()
-    _add_function(mujoco_helpers, closure)
-    parts.append(
-        "\n".join(sorted(closure.imports)) + "\n\n\n" + "\n\n".join(closure.blocks.values())
-    )
+    _add_function(step_names, closure)
+    parts.append(_assemble(closure))
     exprs = tuple((name, text, tuple(shape)) for name, _, shape, text in extract.exprs)
     parts.append(
         "import math\nimport numpy as np\n" + _EXPRESSION_READER.format(exprs=exprs, base=base)
@@ -217,6 +213,11 @@ def extractor_source(extract: Any) -> tuple[str, str]:
             "cannot be copied into a standalone module"
         )
     _add_function(fn, closure)
+    return _assemble(closure) + wrapper, name
+
+
+def _assemble(closure: _Closure) -> str:
+    """Imports, then the copied blocks, then the helper namespaces they read."""
     namespaces = [
         f"{alias} = types.SimpleNamespace({', '.join(f'{m}={m}' for m in members)})\n"
         for alias, members in closure.namespaces.items()
@@ -224,5 +225,4 @@ def extractor_source(extract: Any) -> tuple[str, str]:
     if namespaces:
         closure.imports.add("import types")
     blocks = list(closure.blocks.values()) + namespaces
-    source = "\n".join(sorted(closure.imports)) + "\n\n\n" + "\n\n".join(blocks) + wrapper
-    return source, name
+    return "\n".join(sorted(closure.imports)) + "\n\n\n" + "\n\n".join(blocks)
