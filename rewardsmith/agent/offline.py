@@ -41,7 +41,7 @@ FLAT_SPREAD = 0.05  # relative spread below which a component's trace counts as 
 SMALL_SHARE = 0.05  # share of the total |reward| below which a component does nothing
 DOMINANT_SHARE = 0.8  # share above which a shaping term drowns the objective
 MAX_ALIVE = 10.0
-_BOUNDED = {"gauss", "decay", "bonus", "cosine", "tanh"}
+_BOUNDED = {"gauss", "decay", "bonus", "cosine", "tanh", "margin"}
 
 
 def _round(value: float) -> float:

@@ -142,6 +142,19 @@ def termination_bound(task: TaskSpec, name: str) -> float | None:
     return value * 3.141592653589793 / 180.0 if unit.startswith(("deg", "°")) else value
 
 
+def termination_floor(task: TaskSpec, name: str) -> float | None:
+    """The lower bound the termination text puts on ``name``.
+
+    ``name <= b`` gives ``b``; ``name outside (a, b)`` and ``name leaves [a, b]`` give ``a``.
+    """
+    field = re.escape(name)
+    below = re.search(field + r"\s*<=?\s*([\d.]+)", task.termination)
+    if below:
+        return float(below.group(1))
+    band = re.search(field + r"\s+(?:outside|leaves)\s*[(\[]\s*([\d.]+)\s*,", task.termination)
+    return float(band.group(1)) if band else None
+
+
 def field_halfwidth(f: StateField) -> float | None:
     """Half the width of a range stated in the field's meaning (``within [-1, 1]``)."""
     match = re.search(r"\[\s*([-+]?[\d.]+)\s*,\s*([-+]?[\d.]+)\s*\]", f.meaning)
@@ -290,6 +303,15 @@ def _posture_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         slots.append(
             Slot(make_term("height", "linear", height.name, 1.0, "objective"), why="go high")
         )
+    elif height is not None and balance and not moving and ending == "failure":
+        floor = termination_floor(task, height.name)
+        if floor is not None:
+            # The episode ends when this height falls to its floor, and the first link's
+            # angle says little about a second link above it (InvertedDoublePendulum);
+            # paying the margin above the floor is the direct signal native pays.
+            span = 0.2 * max(floor, 0.5)
+            term = make_term("height_margin", "margin", height.name, 1.0, "shaping", floor, span)
+            slots.append(Slot(term, why=f"keep {height.name} above {floor:g} (the episode ends)"))
     return slots
 
 
@@ -458,7 +480,9 @@ def _approach_slots(task: TaskSpec, target_x: float | None) -> list[Slot]:
 
 
 # Forms that pay a bounded, positive amount on every step (``tanh`` at most its weight).
-_PER_STEP_PAY = {"alive", "gauss", "decay", "cosine", "tanh", "bonus", "vector_mean", "vector_tanh"}
+_PER_STEP_PAY = {
+    "alive", "gauss", "decay", "cosine", "tanh", "bonus", "margin", "vector_mean", "vector_tanh",
+}  # fmt: skip
 # A whole episode of time cost is this share of a landing. Measured on LunarLanderLeft
 # (seed 10000, quick): at 0.1 the lander hovered 0.8 m up until the time limit in 5 of 5
 # evaluation episodes; at 0.5 it landed in 3 of 5, at x = -7.5 to -8.5.
@@ -589,6 +613,8 @@ def _expression(term: Term, var: str, vector: bool = False) -> str:
         return f"{_num(w)} * np.exp(-np.abs({centred}) / {_num(scale)})"
     if kind == "beyond":  # a one-off cost for the step that crosses a termination bound
         return f"-{_num(w)} * (np.abs({centred}) >= {_num(scale)}).astype(np.float64)"
+    if kind == "margin":  # 0 at a termination floor, the weight one scale above it
+        return f"{_num(w)} * np.clip(({var} - {_num(target)}) / {_num(scale)}, 0.0, 1.0)"
     if kind == "bonus":
         return f"{_num(w)} * (np.abs({centred}) < {_num(scale)}).astype(np.float64)"
     if kind == "acting":  # a discrete action other than the no-op

@@ -631,3 +631,27 @@ success_threshold = -20
     with pytest.raises(ValueError, match="not in DESIGN_TAGS"):
         tagged(task, "elbow_angle")
     assert len(set(DESIGN_TAGS)) == len(DESIGN_TAGS)
+
+
+def test_a_balance_task_pays_the_margin_above_its_termination_height() -> None:
+    """InvertedDoublePendulum ends at tip_height <= 1 m: its genomes pay the height above it
+    (0 at the floor, the weight 0.2 m higher), which native shapes and the first link's
+    angle alone does not; moving tasks' genomes are unchanged by it."""
+    from rewardsmith.agent.terms import termination_floor
+    from rewardsmith.envs.registry import get_task
+
+    idp = get_task("InvertedDoublePendulum-v5")
+    assert termination_floor(idp, "tip_height") == 1.0
+    assert termination_floor(get_task("Walker2d-v5"), "torso_height") == 0.8
+    assert termination_floor(get_task("Ant-v5"), "torso_height") == 0.2
+    assert termination_floor(get_task("CartPole-v1"), "cart_position") is None
+    source = OfflineDesigner().propose(_ctx(idp), [], n=1).candidates[0].source
+    assert "height_margin" in source
+    batch = {p: np.zeros(3) for p in _params(source)} | {"tip_height": np.array([0.9, 1.1, 1.3])}
+    batch["action"] = np.zeros((3, 1))
+    _, components = _call(idp, source, batch)
+    np.testing.assert_allclose(components["height_margin"], [0.0, 0.5, 1.0])
+    for task_id in ("Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"):
+        task = get_task(task_id)
+        candidates = OfflineDesigner().propose(_ctx(task), [], n=4).candidates
+        assert not any("height_margin" in c.source for c in candidates), task_id
