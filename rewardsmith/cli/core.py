@@ -40,9 +40,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-#: A task file's copy inside the run folder.
-
-
 def _fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -431,8 +428,9 @@ def resume(
             )
         try:
             config = SynthConfig.from_json(saved)
-            if config.task_file and task_file_copy(store.root, config.task_file).is_file():
-                config.task_file = str(task_file_copy(store.root, config.task_file))
+            copy = task_file_copy(store.root, config.task_file) if config.task_file else None
+            if copy is not None and copy.is_file():
+                config.task_file = str(copy)
             config.validate()
         except (TypeError, ValueError) as exc:
             raise UserError(

@@ -227,14 +227,16 @@ class ExprFitness:
     The step is ``obs``, ``info``, ``action``, ``env`` and MuJoCo's ``data``, ``model`` and
     name helpers.
 
-    ``takes_step = True`` asks :class:`~rewardsmith.envs.wrapper.TaskWrapper` to pass the
-    step as keywords; a declared field of the same name as one of those wins.
+    ``takes_step`` (true only when the expression names one of those) asks
+    :class:`~rewardsmith.envs.wrapper.TaskWrapper` to pass the step as keywords, so an
+    expression over the fields alone costs no more per step than before; a declared field
+    of the same name as one of those wins.
     """
-
-    takes_step = True
 
     def __init__(self, code: Any) -> None:
         self.code = code
+        step = taskexpr.FIELD_NAMES | set(taskexpr.HELPERS)
+        self.takes_step = bool(_code_names(code) & step)
 
     def __call__(
         self,
@@ -252,6 +254,15 @@ class ExprFitness:
         names.update(fields)
         names.update(prev=prev, native=native)
         return float(taskexpr.evaluate(self.code, names))
+
+
+def _code_names(code: Any) -> set[str]:
+    """Every name ``code`` reads, in nested code (comprehensions) too."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _code_names(const)
+    return names
 
 
 def load_task_file(path: str | Path, import_paths: Sequence[str] | None = None) -> TaskSpec:

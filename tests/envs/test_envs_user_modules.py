@@ -15,6 +15,7 @@ from rewardsmith.envs.registry import get_task, register_from_job, task_job_fiel
 from rewardsmith.envs.taskfile import load_task_file, load_task_text
 from rewardsmith.envs.wrapper import make_task_env
 from rewardsmith.errors import UserError
+from tests.envs.test_envs_taskfile import GOOD
 from tests.helpers import REPO, run_cli
 
 # A one-dimensional walker: the action moves x; the env's reward is -|x - 1|.
@@ -85,6 +86,10 @@ def test_a_module_beside_the_task_file_is_found_from_another_folder(tmp_path, mo
     assert rewards[0] == 0.0 and rewards[-1] == 1.0  # x = 0.1, then x = 1.1
     fields = task_job_fields(spec)
     assert fields[IMPORT_PATHS_KEY][0] == str(path.parent.resolve())
+    # Only an expression that names the step is handed it (a per-step cost otherwise).
+    assert spec.fitness[0].step.takes_step
+    over_fields = load_task_text(GOOD.replace("CheetahPitchTest", "CheetahStepTest"), "s.toml")
+    assert not over_fields.fitness[0].step.takes_step
 
 
 def test_time_limits_and_an_unimportable_module(tmp_path, monkeypatch):
