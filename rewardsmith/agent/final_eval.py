@@ -3,7 +3,8 @@
 The best reward, the env's native reward ("human") and the sparse fitness signal are
 trained with the same budget and seeds; baseline results are cached per task, fitness,
 budget and seed (``<out>/.cache/baselines``), so they are trained once across runs.
-``HNS = (F_best - F_sparse) / (F_native - F_sparse)``.
+``HNS = (F_best - F_sparse) / |F_native - F_sparse|``, reported only where the seeds tell
+the two baselines apart.
 """
 
 from __future__ import annotations
@@ -77,6 +78,51 @@ def hns(best: float | None, native: float | None, sparse: float | None) -> float
     if span < 1e-12 or not math.isfinite(span):
         return None
     return (best - sparse) / span
+
+
+#: Baselines closer than this share of their size score the same, whatever their seeds say.
+SAME_SHARE = 1e-3
+#: Resamples of the seeds behind :func:`baselines_told_apart`.
+_DRAWS = 2000
+
+
+def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
+    """Whether the seeds tell the native and sparse baselines apart.
+
+    HNS divides by their gap; where the gap is within the seeds' noise it is noise over
+    noise (a task whose fitness signal is the env's own reward printed 43790). Told apart:
+    means more than :data:`SAME_SHARE` of their size apart, and a 95 % bootstrap interval
+    of the difference of means (each arm's seeds resampled on their own, a fixed stream)
+    that excludes 0.
+    """
+    if not native or not sparse:
+        return False
+    a, b = np.asarray(native, dtype=float), np.asarray(sparse, dtype=float)
+    gap = abs(a.mean() - b.mean())
+    if not math.isfinite(gap) or gap <= SAME_SHARE * max(abs(a.mean()), abs(b.mean()), 1e-9):
+        return False
+    rng = np.random.default_rng(0)
+    diff = a[rng.integers(0, a.size, (_DRAWS, a.size))].mean(axis=1) - b[
+        rng.integers(0, b.size, (_DRAWS, b.size))
+    ].mean(axis=1)
+    low, high = np.percentile(diff, [2.5, 97.5])
+    return bool(low > 0 or high < 0)
+
+
+def hns_text(report: dict[str, Any]) -> str:
+    """The report's HNS as a reader should see it: a number, or why there is none."""
+    if report.get("hns") is not None:
+        return f"{report['hns']:.3f}"
+    native, sparse = report.get("native"), report.get("sparse") or {}
+    if not native or native.get("mean") is None:
+        return "undefined (the task has no native reward to compare with)"
+    if sparse.get("mean") is None:
+        return "undefined (the sparse baseline did not train)"
+    return (
+        f"undefined: the seeds do not tell the native ({native['mean']:.4g} ± "
+        f"{native.get('std') or 0:.2g}) and sparse ({sparse['mean']:.4g} ± "
+        f"{sparse.get('std') or 0:.2g}) baselines apart, so their gap measures nothing"
+    )
 
 
 def _cache_path(plan: FinalEvalPlan, mode: str, seed: int) -> Path:
@@ -180,7 +226,12 @@ def run_final_evaluation(
         "native": _summary(values("native"), threshold) if plan.task.native_reward else None,
     }
     native_mean = report["native"]["mean"] if report["native"] else None
-    report["hns"] = hns(report["best"]["mean"], native_mean, report["sparse"]["mean"])
+    report["baselines_told_apart"] = baselines_told_apart(values("native"), values("sparse"))
+    report["hns"] = (
+        hns(report["best"]["mean"], native_mean, report["sparse"]["mean"])
+        if report["baselines_told_apart"]
+        else None
+    )
     missing = [f"{m}/{s}" for m in modes for s in plan.seeds if (m, s) not in done]
     report["missing"] = missing
     return report

@@ -184,8 +184,10 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
             name, f"{data['mean']:.3f} ± {data['std']:.3f}", f"{data['success_rate']:.0%}"
         )
     if "best" in report:
+        from rewardsmith.agent.final_eval import hns_text
+
         console.print(table)
-        console.print(f"human-normalised score: {_hns_text(report)}", highlight=False)
+        console.print(f"human-normalised score: {escape(hns_text(report))}", highlight=False)
     else:
         console.print(f"best search fitness: {_fmt(report['search']['fitness'])}")
     confirmation = report.get("confirmation")
@@ -209,14 +211,6 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
         )
     console.print(f"best reward: {store.best_dir / 'reward.py'}")
     console.print(f"report:      {store.best_dir / 'report.json'}")
-
-
-def _hns_text(report: dict[str, Any]) -> str:
-    if report.get("hns") is not None:
-        return f"{report['hns']:.3f}"
-    if report.get("native") is None:
-        return "undefined (the task has no native reward to compare with)"
-    return "undefined (the native and sparse baselines reach the same fitness)"
 
 
 def _offline_problem(config: SynthConfig, spec: Any, measure: Any) -> str:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.agent.final_eval import hns_text
 from rewardsmith.export.extractor import ExportError, extractor_source
 from rewardsmith.export.template import RUNTIME
 
@@ -141,7 +142,7 @@ def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec:
             base = report.get(name) or {}
             if base.get("mean") is not None:
                 lines.append(f"  {name} baseline: {_fmt(base['mean'])} +- {_fmt(base.get('std'))}")
-        lines.append(f"  human-normalised score: {_fmt(report.get('hns'))}")
+        lines.append(f"  human-normalised score: {hns_text(report)}")
     lines.append(f"  during the search: {_fmt(search.get('fitness'))}")
     lines += [
         "",

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.agent.final_eval import hns_text
 from rewardsmith.report import plots
 from rewardsmith.report.data import CandidateData, RunData, load_run
 from rewardsmith.report.html import data_uri, fmt, highlight_python, media_src, pct, render
@@ -34,14 +35,6 @@ def _summary(report: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return rows
-
-
-def _hns_text(report: dict[str, Any]) -> str:
-    if report.get("hns") is not None:
-        return fmt(report["hns"])
-    if not report.get("native"):
-        return "undefined (the task has no native reward)"
-    return "undefined (native and sparse baselines reach the same fitness)"
 
 
 def _confirmation_text(confirmation: dict[str, Any]) -> str:
@@ -124,7 +117,7 @@ def _markdown(
         lines += [
             f"| {r['name']} | {r['fitness']} | {r['success']} | {r['seeds']} |" for r in summary
         ]
-        lines += ["", f"Human-normalised score: **{_hns_text(report)}**"]
+        lines += ["", f"Human-normalised score: **{hns_text(report)}**"]
     usage = data.usage
     lines += [
         "",
@@ -199,7 +192,7 @@ def write_run_report(root: Path) -> tuple[Path, Path]:
         run=data,
         report=report,
         summary=summary,
-        hns=_hns_text(report),
+        hns=hns_text(report),
         alert=(report.get("search") or {}).get("hacking_alert"),
         confirmation=report.get("confirmation"),
         confirmation_text=_confirmation_text(report.get("confirmation") or {}),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewardsmith.agent.final_eval import hns
+from rewardsmith.agent.final_eval import baselines_told_apart, hns, hns_text
 
 
 def test_hns_is_the_gain_over_sparse_in_units_of_the_native_gap() -> None:
@@ -23,3 +23,30 @@ def test_hns_is_undefined_without_a_gap_or_a_term() -> None:
     assert hns(5.0, 3.0, 3.0) is None
     assert hns(5.0, None, 3.0) is None
     assert hns(None, 4.0, 3.0) is None
+
+
+def test_baselines_are_told_apart_only_beyond_their_seeds_noise() -> None:
+    # A fitness signal that is the env's own reward: the two arms differ by float noise.
+    native = [-1.4012011, -1.1958783, -0.2015393]
+    sparse = [-1.4012015, -1.1959240, -0.2015391]
+    assert not baselines_told_apart(native, sparse)
+    assert hns(-0.26, sum(native) / 3, sum(sparse) / 3) > 1e4  # what it used to print
+    # Clearly apart, each arm spread over its seeds.
+    assert baselines_told_apart([15.0, 18.0, 20.0, 10.0, 14.0], [7.0, 1.0, 14.0, 8.0, 6.0])
+    # Overlapping spreads: apart on average, not by the seeds.
+    assert not baselines_told_apart([10.0, 30.0, 20.0], [12.0, 28.0, 15.0])
+    # One seed each: a real gap counts, a relative 1e-6 does not; no seeds tells nothing.
+    assert baselines_told_apart([5.0], [3.0])
+    assert not baselines_told_apart([5.0], [5.000005])
+    assert not baselines_told_apart([], [3.0])
+
+
+def test_hns_text_says_why_there_is_no_number() -> None:
+    base = {"best": {"mean": 2.0}, "sparse": {"mean": 1.0, "std": 0.5}}
+    assert hns_text({**base, "hns": 1.25, "native": {"mean": 1.8}}) == "1.250"
+    assert "no native reward" in hns_text({**base, "hns": None, "native": None})
+    untold = hns_text({**base, "hns": None, "native": {"mean": 1.1, "std": 0.4}})
+    assert untold.startswith("undefined: the seeds do not tell the native (1.1 ± 0.4)")
+    assert "sparse (1 ± 0.5)" in untold
+    failed = {**base, "hns": None, "native": {"mean": 1.1}, "sparse": {"mean": None}}
+    assert "sparse baseline did not train" in hns_text(failed)
