@@ -41,6 +41,8 @@ FLAT_SPREAD = 0.05  # relative spread below which a component's trace counts as 
 SMALL_SHARE = 0.05  # share of the total |reward| below which a component does nothing
 DOMINANT_SHARE = 0.8  # share above which a shaping term drowns the objective
 MAX_ALIVE = 10.0
+MIN_ALIVE = 0.1  # the idle correction halves the alive bonus down to this, no further
+IDLE_SHARE = 0.1  # objective pay below this share of the alive bonus: standing still pays
 _BOUNDED = {"gauss", "decay", "bonus", "cosine", "tanh", "margin"}
 
 
@@ -384,6 +386,7 @@ def _directed(
             term["weight"] *= 0.5
             notes.append(f"{name} dominates the reward ({_fmt(value)}): weight x0.5")
     notes += _alive_correction(ctx, child, result)
+    notes += _idle_correction(ctx, child, result, last)
     return child, notes
 
 
@@ -402,6 +405,39 @@ def _alive_correction(ctx: DesignContext, child: list[Term], result: CandidateRe
         alive["weight"] = min(MAX_ALIVE, alive["weight"] * 2.0)
         return [f"episodes end early ({ended}): alive bonus x2"]
     return []
+
+
+def _idle_correction(
+    ctx: DesignContext, child: list[Term], result: CandidateResult, last: dict[str, float]
+) -> list[str]:
+    """Halve an alive bonus that pays the policy to stand still.
+
+    The mirror of :func:`_alive_correction`: where episodes already run to the time limit
+    and the objective pays next to nothing against the bonus, surviving is the whole
+    return, and standing still is a safe optimum that more survival pay only deepens.
+    HopperBackward at quick: alive 1 a step, the backward speed 0.024 a step, every
+    evaluation episode to the time limit, 0.2 m of the 2 m asked.
+    """
+    if termination_kind(ctx.task) != "failure":
+        return []
+    if result.fitness is None or result.fitness >= ctx.fitness.success_threshold:
+        return []
+    ended = result.ended_by
+    if not ended or ended.get("termination", 0) > 0:
+        return []
+    alive = next((t for t in child if t["kind"] == "alive" and t["role"] == "alive"), None)
+    objective = [t for t in child if t["role"] == "objective" and t["name"] in last]
+    if alive is None or not objective or alive["weight"] <= MIN_ALIVE:
+        return []
+    pay = sum(abs(last[t["name"]]) for t in objective)
+    if pay >= IDLE_SHARE * alive["weight"]:
+        return []
+    before = alive["weight"]
+    alive["weight"] = max(MIN_ALIVE, before * 0.5)
+    return [
+        f"episodes run to the time limit while the objective pays {_fmt(pay)} a step against "
+        f"an alive bonus of {_fmt(before)}: alive bonus x0.5"
+    ]
 
 
 # --------------------------------------------------------------------------- bookkeeping

@@ -14,7 +14,7 @@ from rewardsmith.agent.designer import DesignContext
 from rewardsmith.agent.intent import read_intent
 from rewardsmith.agent.offline import OfflineDesigner
 from rewardsmith.agent.parsing import extract_code
-from rewardsmith.envs.registry import all_tasks
+from rewardsmith.envs.registry import all_tasks, get_task
 from rewardsmith.envs.spec import TaskSpec
 from rewardsmith.train.contract import is_reward_input
 from tests.agent.designer_tasks import ALL_TASKS, CARTPOLE, CHEETAH, PENDULUM, random_batch
@@ -313,6 +313,43 @@ def test_reflection_signals_steer_the_first_child() -> None:
     assert terms["energy"]["weight"] == pytest.approx(0.005, rel=0.4)
     for word in ("alive bonus x2", "temperature x2", "drift is flat", "dominates"):
         assert word in notes
+
+
+def _hopper_backward_child(fitness: float, ended_by: dict[str, int], speed: float) -> dict:
+    """The first child of a HopperBackward parent that trained to ``fitness``."""
+    task = get_task("HopperBackward-v5")
+    parent = _single_parent(
+        task,
+        [
+            _term("alive", "alive", None, 1.0, "alive"),
+            _term("speed", "linear", "x_velocity", 1.0, "objective", sign=-1.0),
+            _term("upright", "gauss", "torso_angle", 0.3, "shaping", scale=0.2),
+        ],
+    )
+    trace = {"alive": [1.0, 1.0, 1.0], "speed": [0.08, 0.01, speed], "upright": [0.26, 0.2, 0.17]}
+    result = CandidateResult(
+        parent, "ok", fitness=fitness, component_trace=trace, ended_by=ended_by
+    )
+    history = [IterationRecord(0, [result], parent.id, "")]
+    child = OfflineDesigner().propose(_ctx(task), history, n=1).candidates[0]
+    return {"terms": _genome_terms(child), "notes": " ".join(child.origin["notes"])}
+
+
+def test_an_alive_bonus_that_pays_standing_still_is_halved() -> None:
+    # Measured at quick: every episode to the time limit, 0.2 m of the 2 m asked.
+    idle = _hopper_backward_child(0.2, {"time limit": 5}, speed=0.024)
+    assert idle["terms"]["alive"]["weight"] == pytest.approx(0.5)
+    assert "alive bonus x0.5" in idle["notes"] and "pays 0.024" in idle["notes"]
+    # Moving well: the bonus is not what the return is made of.
+    moving = _hopper_backward_child(0.2, {"time limit": 5}, speed=0.5)
+    assert moving["terms"]["alive"]["weight"] == pytest.approx(1.0)
+    # Already at the threshold: nothing to correct.
+    solved = _hopper_backward_child(2.5, {"time limit": 5}, speed=0.024)
+    assert solved["terms"]["alive"]["weight"] == pytest.approx(1.0)
+    # Falling: survival is what is missing, and the bonus goes the other way.
+    falling = _hopper_backward_child(0.2, {"termination": 5}, speed=0.024)
+    assert falling["terms"]["alive"]["weight"] == pytest.approx(2.0)
+    assert "alive bonus x0.5" not in falling["notes"]
 
 
 def test_near_zero_fitness_restarts_half_the_population() -> None:
