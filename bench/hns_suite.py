@@ -174,35 +174,42 @@ def train(
     seed: int,
     cache: Path | None = None,
     arm: str = "",
-) -> float:
-    """Fitness of one training (final checkpoint), via the sandboxed worker.
+    need: tuple[str, ...] = ("fitness",),
+) -> dict[str, Any]:
+    """One training (final checkpoint) via the sandboxed worker: its fitness, the env's own
+    return and its time.
 
     With ``cache``, a result saved there for the same job is returned without training,
-    and a new result is saved there (as ``<arm>-<seed>.json``) once its training ends.
+    and a new result is saved there (as ``<arm>-<seed>.json``) once its training ends. A
+    saved record of the same job is returned if it holds every key in ``need``; records
+    saved before ``native_return`` was kept lack it, and are trained again only when asked.
     """
     job = _job(task_id, reward, budget, seed)
     key = job_key(job)
     saved = cache / f"{arm or reward['mode']}-{seed}.json" if cache is not None else None
     if saved is not None and saved.exists():
         record = json.loads(saved.read_text())
-        if record.get("key") == key:
-            return float(record["fitness"])
+        if record.get("key") == key and all(k in record for k in need):
+            return record
     steps = get_task(task_id).preset(_budget(budget)).total_timesteps
     started = time.time()
     outcome = run_job(job, Limits.for_training(600.0 + steps / 100.0))
     if not outcome.ok:
         raise RuntimeError(f"{task_id} {reward['mode']} seed {seed}: {outcome.error}")
-    fitness = float(outcome.result["fitness"])
+    result = outcome.result
+    record = {
+        "key": key, "fitness": float(result["fitness"]),
+        # The final evaluation's mean return under the env's own reward: what RL-Zoo reports.
+        "native_return": float(result["native_return_trace"][-1]),
+        "minutes": (time.time() - started) / 60,
+        "host": platform.node(), "python": platform.python_version(),
+    }  # fmt: skip
     if saved is not None:
-        record = {
-            "key": key, "fitness": fitness, "minutes": (time.time() - started) / 60,
-            "host": platform.node(), "python": platform.python_version(),
-        }  # fmt: skip
         saved.parent.mkdir(parents=True, exist_ok=True)
         partial = saved.with_suffix(".part")
         partial.write_text(json.dumps(record, indent=2))
         os.replace(partial, saved)  # whole records only, even if the suite is killed
-    return fitness
+    return record
 
 
 def train_arms(
@@ -214,7 +221,7 @@ def train_arms(
 
     def one(job: tuple[str, int]) -> float:
         arm, seed = job
-        return train(task_id, arms[arm], args.budget, seed, cache, arm)
+        return float(train(task_id, arms[arm], args.budget, seed, cache, arm)["fitness"])
 
     with ThreadPoolExecutor(args.workers) as pool:
         values = list(pool.map(one, jobs))

@@ -80,7 +80,8 @@ def test_novel_tasks_compare_with_sparse_only(suite: ModuleType) -> None:
 
 class _Outcome:
     def __init__(self, fitness: float) -> None:
-        self.ok, self.result, self.error = True, {"fitness": fitness}, None
+        result = {"fitness": fitness, "native_return_trace": [0.0, 10 * fitness]}
+        self.ok, self.result, self.error = True, result, None
 
 
 def test_a_saved_training_is_reused_only_for_the_same_job(
@@ -94,16 +95,16 @@ def test_a_saved_training_is_reused_only_for_the_same_job(
 
     monkeypatch.setattr(suite, "run_job", fake_run_job)
     native = {"mode": "native"}
-    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 1.0
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")["fitness"] == 1.0
     saved = tmp_path / "native-10000.json"
     assert saved.exists() and not list(tmp_path.glob("*.part"))
     # Same job: read back, no training.
-    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 1.0
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")["fitness"] == 1.0
     assert len(trained) == 1
     # Another budget is another job: trained again, and the record replaced.
-    assert suite.train("CartPole-v1", native, "quick", 10_000, tmp_path, "native") == 2.0
+    assert suite.train("CartPole-v1", native, "quick", 10_000, tmp_path, "native")["fitness"] == 2.0
     assert len(trained) == 2
-    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native") == 3.0
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")["fitness"] == 3.0
     # A changed reward source is another job too.
     first = {"mode": "candidate", "source": "a"}
     suite.train("CartPole-v1", first, "smoke", 10_000, tmp_path, "best")
@@ -111,6 +112,25 @@ def test_a_saved_training_is_reused_only_for_the_same_job(
         "CartPole-v1", {"mode": "candidate", "source": "b"}, "smoke", 10_000, tmp_path, "best"
     )
     assert len(trained) == 5
+
+
+def test_a_record_lacking_what_is_needed_is_trained_again(
+    suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(suite, "run_job", lambda job, limits: _Outcome(7.0))
+    native = {"mode": "native"}
+    record = suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")
+    assert (record["fitness"], record["native_return"]) == (7.0, 70.0)
+    # A record saved before native_return was kept: still good for the fitness alone.
+    saved = tmp_path / "native-10000.json"
+    old = {k: v for k, v in record.items() if k != "native_return"}
+    saved.write_text(suite.json.dumps({**old, "fitness": 3.0}))
+    assert suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")["fitness"] == 3.0
+    again = suite.train(
+        "CartPole-v1", native, "smoke", 10_000, tmp_path, "native", need=("native_return",)
+    )
+    assert again["native_return"] == 70.0
+    assert "native_return" in suite.json.loads(saved.read_text())
 
 
 def test_arms_train_every_seed_and_skip_what_is_saved(
