@@ -118,6 +118,10 @@ def hns_text(report: dict[str, Any]) -> str:
         return "undefined (the task has no native reward to compare with)"
     if sparse.get("mean") is None:
         return "undefined (the sparse baseline did not train)"
+    if abs(native["mean"] - sparse["mean"]) <= SAME_SHARE * max(
+        abs(native["mean"]), abs(sparse["mean"]), 1e-9
+    ):
+        return f"undefined (the native and sparse baselines both reach {native['mean']:.4g})"
     return (
         f"undefined: the seeds do not tell the native ({native['mean']:.4g} ± "
         f"{native.get('std') or 0:.2g}) and sparse ({sparse['mean']:.4g} ± "
