@@ -75,9 +75,14 @@ def check_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def success_share(row: dict[str, Any]) -> float:
+    """Share of the row's seeds at or above the task's success threshold."""
+    return float(np.mean([v >= row["threshold"] for v in row["scores"]]))
+
+
 def verdict(row: dict[str, Any]) -> str:
     """Whether the preset solved the task: enough seeds at the fitness threshold."""
-    share = float(np.mean([v >= row["threshold"] for v in row["scores"]]))
+    share = success_share(row)
     if share >= SOLVED_SHARE:
         return "solves"
     if share > 0:
@@ -98,7 +103,6 @@ def table(rows: list[dict[str, Any]]) -> str:
         draws = resampled_means(arms, rng)
         fit = interval(float(np.mean(row["scores"])), draws["fitness"])
         ret = interval(float(np.mean(row["native_returns"])), draws["native"])
-        share = float(np.mean([v >= row["threshold"] for v in row["scores"]]))
         zoo = (
             f"{row['zoo_return']:g} ({row['zoo_steps'] / 1e6:g}M)"
             if row["zoo_return"] is not None
@@ -107,7 +111,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['task']} | {row['budget']} ({row['steps'] / 1000:g}k) "
             f"| {len(row['scores'])} | {row['fitness']}: {_fmt(fit)} ({row['threshold']:g}) "
-            f"| {share:.2f} | {_fmt(ret)} | {zoo} | {verdict(row)} |"
+            f"| {success_share(row):.2f} | {_fmt(ret)} | {zoo} | {verdict(row)} |"
         )
     return "\n".join(lines)
 

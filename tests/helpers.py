@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,3 +60,28 @@ def only_run(out: Path) -> Path:
 def fenced_answer(code: str, preface: str = "") -> str:
     """A model answer holding ``code`` in a ``python`` block, as an LLM writes it."""
     return f"{preface}```python\n{code.strip()}\n```\n"
+
+
+class TrainedOutcome:
+    """What ``run_job`` returns for a finished training, for tests that fake the worker.
+
+    Args:
+        fitness: The training's final fitness.
+        native_return: Its final native return (default: ten times the fitness).
+    """
+
+    def __init__(self, fitness: float, native_return: float | None = None) -> None:
+        final = 10 * fitness if native_return is None else native_return
+        self.ok, self.error = True, None
+        self.result = {"fitness": fitness, "native_return_trace": [0.0, final]}
+
+
+def load_bench(name: str) -> ModuleType:
+    """The script ``bench/<name>.py`` as a module, registered as ``name`` (bench scripts
+    import one another by that name)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

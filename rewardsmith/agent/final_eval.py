@@ -86,6 +86,11 @@ SAME_SHARE = 1e-3
 _DRAWS = 2000
 
 
+def _same_score(a: float, b: float) -> bool:
+    """Whether two mean fitnesses are equal up to :data:`SAME_SHARE` of their size."""
+    return abs(a - b) <= SAME_SHARE * max(abs(a), abs(b), 1e-9)
+
+
 def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
     """Whether the seeds tell the native and sparse baselines apart.
 
@@ -98,8 +103,7 @@ def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
     if not native or not sparse:
         return False
     a, b = np.asarray(native, dtype=float), np.asarray(sparse, dtype=float)
-    gap = abs(a.mean() - b.mean())
-    if not math.isfinite(gap) or gap <= SAME_SHARE * max(abs(a.mean()), abs(b.mean()), 1e-9):
+    if not math.isfinite(a.mean() - b.mean()) or _same_score(a.mean(), b.mean()):
         return False
     rng = np.random.default_rng(0)
     diff = a[rng.integers(0, a.size, (_DRAWS, a.size))].mean(axis=1) - b[
@@ -118,9 +122,7 @@ def hns_text(report: dict[str, Any]) -> str:
         return "undefined (the task has no native reward to compare with)"
     if sparse.get("mean") is None:
         return "undefined (the sparse baseline did not train)"
-    if abs(native["mean"] - sparse["mean"]) <= SAME_SHARE * max(
-        abs(native["mean"]), abs(sparse["mean"]), 1e-9
-    ):
+    if _same_score(native["mean"], sparse["mean"]):
         return f"undefined (the native and sparse baselines both reach {native['mean']:.4g})"
     return (
         f"undefined: the seeds do not tell the native ({native['mean']:.4g} ± "

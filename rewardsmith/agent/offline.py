@@ -390,13 +390,18 @@ def _directed(
     return child, notes
 
 
+def _alive_term(genome: list[Term]) -> Term | None:
+    """The genome's alive bonus (a time cost is an ``alive`` kind too, with another role)."""
+    return next((t for t in genome if t["kind"] == "alive" and t["role"] == "alive"), None)
+
+
 def _alive_correction(ctx: DesignContext, child: list[Term], result: CandidateResult) -> list[str]:
     if termination_kind(ctx.task) != "failure":
         return []
     ended = result.ended_by
     if ended.get("termination", 0) <= ended.get("time limit", 0):
         return []
-    alive = next((t for t in child if t["kind"] == "alive" and t["role"] == "alive"), None)
+    alive = _alive_term(child)
     others = sum(abs(t["weight"]) for t in child if t is not alive)
     if alive is None:
         child.insert(0, make_term("alive", "alive", None, 1.0, "alive"))
@@ -425,7 +430,7 @@ def _idle_correction(
     ended = result.ended_by
     if not ended or ended.get("termination", 0) > 0:
         return []
-    alive = next((t for t in child if t["kind"] == "alive" and t["role"] == "alive"), None)
+    alive = _alive_term(child)
     objective = [t for t in child if t["role"] == "objective" and t["name"] in last]
     if alive is None or not objective or alive["weight"] <= MIN_ALIVE:
         return []

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-SUITE = Path(__file__).resolve().parents[2] / "bench" / "hns_suite.py"
+from tests.helpers import TrainedOutcome, load_bench
 
 
 @pytest.fixture(scope="module")
 def suite() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hns_suite", SUITE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hns_suite"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("hns_suite")
 
 
 def row(best: list[float], native: list[float] | None, sparse: list[float]) -> dict:
@@ -78,20 +71,14 @@ def test_novel_tasks_compare_with_sparse_only(suite: ModuleType) -> None:
     assert "| n/a | 2.5 [" in line
 
 
-class _Outcome:
-    def __init__(self, fitness: float) -> None:
-        result = {"fitness": fitness, "native_return_trace": [0.0, 10 * fitness]}
-        self.ok, self.result, self.error = True, result, None
-
-
 def test_a_saved_training_is_reused_only_for_the_same_job(
     suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trained: list[dict] = []
 
-    def fake_run_job(job: dict, limits: object) -> _Outcome:
+    def fake_run_job(job: dict, limits: object) -> TrainedOutcome:
         trained.append(job)
-        return _Outcome(float(len(trained)))
+        return TrainedOutcome(float(len(trained)))
 
     monkeypatch.setattr(suite, "run_job", fake_run_job)
     native = {"mode": "native"}
@@ -117,7 +104,7 @@ def test_a_saved_training_is_reused_only_for_the_same_job(
 def test_a_record_lacking_what_is_needed_is_trained_again(
     suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(suite, "run_job", lambda job, limits: _Outcome(7.0))
+    monkeypatch.setattr(suite, "run_job", lambda job, limits: TrainedOutcome(7.0))
     native = {"mode": "native"}
     record = suite.train("CartPole-v1", native, "smoke", 10_000, tmp_path, "native")
     assert (record["fitness"], record["native_return"]) == (7.0, 70.0)
@@ -138,9 +125,10 @@ def test_arms_train_every_seed_and_skip_what_is_saved(
 ) -> None:
     trained: list[tuple[str, int]] = []
 
-    def fake_run_job(job: dict, limits: object) -> _Outcome:
+    def fake_run_job(job: dict, limits: object) -> TrainedOutcome:
         trained.append((job["reward"]["mode"], job["seed"]))
-        return _Outcome(job["seed"] - 10_000 + (100 if job["reward"]["mode"] == "native" else 0))
+        bonus = 100 if job["reward"]["mode"] == "native" else 0
+        return TrainedOutcome(job["seed"] - 10_000 + bonus)
 
     monkeypatch.setattr(suite, "run_job", fake_run_job)
     args = suite.argparse.Namespace(seeds=3, workers=2, budget="smoke")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,22 +9,14 @@ from types import ModuleType
 
 import pytest
 
-CHECK = Path(__file__).resolve().parents[2] / "bench" / "presets_check.py"
+from tests.helpers import REPO, TrainedOutcome, load_bench
+
+CHECK = REPO / "bench" / "presets_check.py"
 
 
 @pytest.fixture(scope="module")
 def check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("presets_check", CHECK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Outcome:
-    def __init__(self, fitness: float, native_return: float) -> None:
-        result = {"fitness": fitness, "native_return_trace": [0.0, native_return]}
-        self.ok, self.result, self.error = True, result, None
+    return load_bench("presets_check")
 
 
 def test_each_seed_trains_the_native_reward_once(
@@ -33,9 +24,9 @@ def test_each_seed_trains_the_native_reward_once(
 ) -> None:
     jobs: list[dict] = []
 
-    def fake_run_job(job: dict, limits: object) -> _Outcome:
+    def fake_run_job(job: dict, limits: object) -> TrainedOutcome:
         jobs.append(job)
-        return _Outcome(500.0 - (job["seed"] - 10_000), 490.0)
+        return TrainedOutcome(500.0 - (job["seed"] - 10_000), 490.0)
 
     monkeypatch.setattr(sys.modules[check.train.__module__], "run_job", fake_run_job)
     args = check.argparse.Namespace(seeds=3, workers=2, budget="full", out=str(tmp_path))
