@@ -16,9 +16,10 @@ reward, HNS is undefined and the success rate and the sparse comparison are the 
     python bench/hns_suite.py --out runs/hns_suite --summary     # the table of a finished run
 
 A suite of hours resumes where it stopped: rerun it with the same ``--out``. Finished tasks
-are kept in ``<out>/results.json``; within an unfinished task a finished synthesis is
-reused (one stopped part-way is resumed with ``rewardsmith resume``), and so is every
-evaluation training already saved under
+are kept in ``<out>/results.json`` and skipped when rerun at the same budget and number of
+seeds (a rerun with more ``--seeds`` trains only the new ones); within an unfinished task
+a finished synthesis is reused (one stopped part-way is resumed with ``rewardsmith
+resume``), and so is every evaluation training already saved under
 ``<out>/<task>/trainings/`` whose job (task, reward, budget, seed) is the same.
 ``--baselines-only`` trains just the native and sparse arms into that cache, so they can
 be trained on another machine and copied in before the suite reaches them.
@@ -296,6 +297,16 @@ def summarise(row: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def same_settings(row: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Whether a saved row answers this run: the same budget and number of seeds.
+
+    A rerun with more ``--seeds`` (or another ``--budget``) must not print the old row as
+    if it were the new one; it recomputes the task, training only the seeds not saved.
+    """
+    same_seeds = all(len(values) == args.seeds for values in row["scores"].values())
+    return row["budget"] == args.budget and same_seeds
+
+
 def _fmt(triple: tuple[float, ...] | None) -> str:
     if triple is None:
         return "n/a"
@@ -404,15 +415,16 @@ def main() -> None:
         print(summary(rows))
         return
     results.parent.mkdir(parents=True, exist_ok=True)
-    done = {row["task"] for row in rows}
+    done = {row["task"] for row in rows if same_settings(row, args)}
     for row in rows:
-        if row["task"] in args.tasks:
+        if row["task"] in args.tasks and row["task"] in done:
             print(table(row), flush=True)
     for task_id in args.tasks:
         if task_id in done:
             continue
         row = run_task(task_id, args)
-        rows.append(row)
+        # A row of other settings is replaced: its trainings are reused through the cache.
+        rows = [r for r in rows if r["task"] != task_id] + [row]
         print(table(row), flush=True)
         results.write_text(json.dumps(rows, indent=2))
     print(summary([row for row in rows if row["task"] in args.tasks]))

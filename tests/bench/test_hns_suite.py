@@ -177,3 +177,35 @@ def test_a_synthesis_stopped_part_way_is_resumed(suite: ModuleType, tmp_path: Pa
     (stopped / "best" / "report.json").write_text("{}")
     assert suite.unfinished_synthesis(tmp_path) is None
     assert suite.synthesis_command("Hopper-v5", args, tmp_path)[3] == "synthesize"
+
+
+def test_a_finished_task_is_skipped_only_at_the_same_settings(suite: ModuleType) -> None:
+    saved = {**row([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.0, 0.0, 0.0]), "budget": "quick"}
+    same = suite.argparse.Namespace(budget="quick", seeds=3)
+    assert suite.same_settings(saved, same)
+    # More seeds asked for: the 3-seed row must not be printed as the answer.
+    assert not suite.same_settings(saved, suite.argparse.Namespace(budget="quick", seeds=5))
+    assert not suite.same_settings(saved, suite.argparse.Namespace(budget="full", seeds=3))
+
+
+def test_a_rerun_with_more_seeds_replaces_the_row(
+    suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = {**row([1.0], [4.0], [0.0]), "task": "Hopper-v5", "budget": "quick"}
+    other = {**row([1.0], [4.0], [0.0]), "task": "Ant-v5", "budget": "quick"}
+    (tmp_path / "results.json").write_text(suite.json.dumps([old, other]))
+    new = {**row([1.0, 2.0], [4.0, 5.0], [0.0, 1.0]), "task": "Hopper-v5", "budget": "quick"}
+    ran: list[str] = []
+
+    def fake_run_task(task_id: str, args: object) -> dict:
+        ran.append(task_id)
+        return new
+
+    monkeypatch.setattr(suite, "run_task", fake_run_task)
+    argv = ["hns_suite.py", "--tasks", "Hopper-v5", "--budget", "quick", "--seeds", "2"]
+    monkeypatch.setattr(suite.sys, "argv", [*argv, "--out", str(tmp_path)])
+    suite.main()
+    assert ran == ["Hopper-v5"]
+    rows = suite.json.loads((tmp_path / "results.json").read_text())
+    assert [r["task"] for r in rows] == ["Ant-v5", "Hopper-v5"]
+    assert rows[1]["scores"]["best"] == [1.0, 2.0]
