@@ -271,6 +271,11 @@ def run_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def success_share(values: list[float], threshold: float) -> float:
+    """Share of the seeds whose fitness is at or above the task's success threshold."""
+    return float(np.mean([v >= threshold for v in values]))
+
+
 def summarise(row: dict[str, Any]) -> dict[str, Any]:
     """Intervals, success rates and HNS from a row's raw scores.
 
@@ -283,7 +288,7 @@ def summarise(row: dict[str, Any]) -> dict[str, Any]:
     found = dict(row)
     for arm, vals in scores.items():
         found[arm] = interval(float(np.mean(vals)), draws[arm])
-        found[f"{arm}_success"] = float(np.mean([v >= row["threshold"] for v in vals]))
+        found[f"{arm}_success"] = success_share(vals, row["threshold"])
     # HNS divides by native - sparse: where the seeds cannot tell those two apart (on
     # locomotion "sparse" is distance per step, nearly the native reward) HNS is noise
     # over noise, and the plain differences are what can be read.

@@ -36,6 +36,7 @@ from hns_suite import (  # noqa: E402
     _fmt,
     interval,
     resampled_means,
+    success_share,
     train,
 )
 
@@ -75,14 +76,9 @@ def check_task(task_id: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def success_share(row: dict[str, Any]) -> float:
-    """Share of the row's seeds at or above the task's success threshold."""
-    return float(np.mean([v >= row["threshold"] for v in row["scores"]]))
-
-
 def verdict(row: dict[str, Any]) -> str:
     """Whether the preset solved the task: enough seeds at the fitness threshold."""
-    share = success_share(row)
+    share = success_share(row["scores"], row["threshold"])
     if share >= SOLVED_SHARE:
         return "solves"
     if share > 0:
@@ -103,6 +99,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         draws = resampled_means(arms, rng)
         fit = interval(float(np.mean(row["scores"])), draws["fitness"])
         ret = interval(float(np.mean(row["native_returns"])), draws["native"])
+        share = success_share(row["scores"], row["threshold"])
         zoo = (
             f"{row['zoo_return']:g} ({row['zoo_steps'] / 1e6:g}M)"
             if row["zoo_return"] is not None
@@ -111,7 +108,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['task']} | {row['budget']} ({row['steps'] / 1000:g}k) "
             f"| {len(row['scores'])} | {row['fitness']}: {_fmt(fit)} ({row['threshold']:g}) "
-            f"| {success_share(row):.2f} | {_fmt(ret)} | {zoo} | {verdict(row)} |"
+            f"| {share:.2f} | {_fmt(ret)} | {zoo} | {verdict(row)} |"
         )
     return "\n".join(lines)
 

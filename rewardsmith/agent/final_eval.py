@@ -103,7 +103,8 @@ def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
     if not native or not sparse:
         return False
     a, b = np.asarray(native, dtype=float), np.asarray(sparse, dtype=float)
-    if not math.isfinite(a.mean() - b.mean()) or _same_score(a.mean(), b.mean()):
+    mean_a, mean_b = float(a.mean()), float(b.mean())
+    if not math.isfinite(mean_a - mean_b) or _same_score(mean_a, mean_b):
         return False
     rng = np.random.default_rng(0)
     diff = a[rng.integers(0, a.size, (_DRAWS, a.size))].mean(axis=1) - b[
