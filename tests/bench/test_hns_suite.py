@@ -8,6 +8,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from rewardsmith.agent.final_eval import baselines_told_apart
 from tests.helpers import TrainedOutcome, load_bench
 
 
@@ -61,6 +62,20 @@ def test_hns_is_plain_when_native_and_sparse_differ(suite: ModuleType) -> None:
     assert "not told apart" not in suite._hns_text(found)
     assert found["hns"][0] == pytest.approx((21.0 - 1.0) / 29.0)
     assert "best - native: -9 [" in suite.table(raw)
+
+
+def test_told_apart_is_the_packages_rule(suite: ModuleType) -> None:
+    """The suite flags HNS exactly where a synthesis report would: means a hair apart
+    with no spread have an interval that excludes 0, yet are the same score.
+    """
+    native, sparse = [5.0, 5.0, 5.0], [5.000001, 5.000001, 5.000001]
+    found = suite.summarise(row([6.0, 6.0, 6.0], native, sparse))
+    assert found["hns_told_apart"] is baselines_told_apart(native, sparse) is False
+    assert "not told apart" in suite._hns_text(found)
+    for native, sparse in (([15.0, 18.0, 20.0, 10.0, 14.0], [7.0, 1.0, 14.0, 8.0, 6.0]),
+                           ([10.0, 30.0, 20.0], [12.0, 28.0, 15.0])):  # fmt: skip
+        found = suite.summarise(row([1.0, 2.0, 3.0], native, sparse))
+        assert found["hns_told_apart"] is baselines_told_apart(native, sparse)
 
 
 def test_novel_tasks_compare_with_sparse_only(suite: ModuleType) -> None:
