@@ -692,3 +692,29 @@ def test_a_balance_task_pays_the_margin_above_its_termination_height() -> None:
         task = get_task(task_id)
         candidates = OfflineDesigner().propose(_ctx(task), [], n=4).candidates
         assert not any("height_margin" in c.source for c in candidates), task_id
+
+
+def test_a_free_body_walking_pays_a_strong_action_cost_and_no_upright_by_default() -> None:
+    """Ant walking: native's action cost without an upright pay walked 128 and 198 m on
+    two seeds where the pick with a weak cost and an upright pay walked 60 and 63.
+    """
+    from rewardsmith.agent.intent import intent_for
+    from rewardsmith.agent.terms import FREE_BODY_ENERGY, catalogue, free_body
+
+    assert free_body(get_task("Ant-v5")) and free_body(get_task("Humanoid-v5"))
+    assert not free_body(get_task("Hopper-v5")) and not free_body(get_task("CartPole-v1"))
+    for task_id in ("Ant-v5", "AntWalkY-v5"):
+        terms = _first_terms(task_id)
+        assert "upright" not in terms, task_id
+        assert terms["energy"]["weight"] == FREE_BODY_ENERGY
+        task = get_task(task_id)
+        slots = {s.term["name"]: s for s in catalogue(task, intent_for(task.description, ""))}
+        # Both stay within the search's reach: the weak cost as a form, upright as an option.
+        assert [a["weight"] for a in slots["energy"].alternatives] == [0.05]
+        assert 0 < slots["upright"].include < 0.5
+    # Planar walkers and a free body that is not walking keep what they had.
+    for task_id in ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5"):
+        terms = _first_terms(task_id)
+        assert terms["energy"]["weight"] == 0.05 and "upright" in terms, task_id
+    turn = _first_terms("AntTurn-v5")
+    assert turn["energy"]["weight"] == 0.01 and "upright" in turn
