@@ -591,13 +591,15 @@ def free_body(task: TaskSpec) -> bool:
 def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
     slots: list[Slot] = []
     if not is_discrete(task):
-        weight = 0.05 if intent.direction is not None else 0.01
+        # Smooth motion asks for a stronger action cost in every form the search can
+        # reach, or a jump to the weak form would quietly drop the user's request.
+        smooth = 5.0 if intent.smooth else 1.0
+        weight = smooth * (0.05 if intent.direction is not None else 0.01)
         alternatives: list[Term] = []
         if intent.direction is not None and free_body(task):
             # A free body moving on its own legs: a strong action cost (module note).
             alternatives = [make_term("energy", "energy", "action", weight, "penalty")]
-            weight = FREE_BODY_ENERGY
-        weight *= 5.0 if intent.smooth else 1.0
+            weight = smooth * FREE_BODY_ENERGY
         include = 1.0 if intent.smooth else 0.7
         slots.append(
             Slot(

@@ -718,3 +718,18 @@ def test_a_free_body_walking_pays_a_strong_action_cost_and_no_upright_by_default
         assert terms["energy"]["weight"] == 0.05 and "upright" in terms, task_id
     turn = _first_terms("AntTurn-v5")
     assert turn["energy"]["weight"] == 0.01 and "upright" in turn
+
+
+def test_a_smooth_request_strengthens_every_action_cost_form() -> None:
+    """'Smoothly' must survive the search switching to the weak form of the action cost."""
+    from rewardsmith.agent.intent import intent_for
+    from rewardsmith.agent.terms import FREE_BODY_ENERGY, catalogue
+
+    task = get_task("Ant-v5")
+    plain = {s.term["name"]: s for s in catalogue(task, intent_for("Walk forward.", ""))}
+    smooth = {s.term["name"]: s for s in catalogue(task, intent_for("Walk forward smoothly.", ""))}
+    assert plain["energy"].term["weight"] == FREE_BODY_ENERGY
+    assert smooth["energy"].term["weight"] == 5 * FREE_BODY_ENERGY
+    weak = [a["weight"] for a in plain["energy"].alternatives]
+    assert [a["weight"] for a in smooth["energy"].alternatives] == [5 * w for w in weak]
+    assert smooth["energy"].include == 1.0
