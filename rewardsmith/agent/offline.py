@@ -21,18 +21,10 @@ import numpy as np
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
 from rewardsmith.agent.designer import DesignBatch, DesignContext
 from rewardsmith.agent.feedback import preference_order, rejected_by_people
+from rewardsmith.agent.genome_source import render_source
 from rewardsmith.agent.intent import Intent, intent_for, read_tolerance
-from rewardsmith.agent.terms import (
-    DESIGN_TAGS,
-    Slot,
-    Term,
-    catalogue,
-    episode_steps,
-    guard_hovering,
-    make_term,
-    render_source,
-    termination_kind,
-)
+from rewardsmith.agent.task_facts import DESIGN_TAGS, episode_steps, termination_kind
+from rewardsmith.agent.terms import Slot, Term, catalogue, guard_hovering, make_term
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 
 logger = logging.getLogger(__name__)

@@ -1,39 +1,31 @@
-"""The offline designer's library of shaped reward terms, and how a genome becomes code.
+"""The offline designer's library of shaped reward terms.
 
 A *term* is plain JSON data: which field it reads, its form (``kind``), weight, target,
 scale (temperature) and sign. A *genome* is a list of terms. :func:`catalogue` offers
 the terms that suit a task and an intent (bound through ``StateField.tags``);
-:func:`render_source` writes a genome as a ``compute_reward`` under the reward contract.
+:func:`rewardsmith.agent.genome_source.render_source` writes a genome as code.
 """
 
 from __future__ import annotations
 
-import keyword
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewardsmith.agent.intent import Intent
-from rewardsmith.envs.spec import StateField, TaskSpec
+from rewardsmith.agent.task_facts import (
+    episode_steps,
+    field_halfwidth,
+    free_body,
+    is_discrete,
+    noop_action,
+    tagged,
+    termination_bound,
+    termination_floor,
+    termination_kind,
+)
+from rewardsmith.envs.spec import TaskSpec
 
 Term = dict[str, Any]
-
-# Tag aliases: the spec's docstring once used "forward_velocity" for "x_velocity".
-_TAG_ALIASES = {"x_velocity": ("x_velocity", "forward_velocity")}
-#: Every tag the terms below are built on (what a task file's fields may carry for them).
-DESIGN_TAGS = (
-    "x_position", "x_velocity", "forward_velocity", "y_velocity", "height", "angle",
-    "angular_velocity", "upright", "yaw_rate", "goal_distance", "reach_distance",
-    "hand_height", "joint_velocities", "landed", "crash", "contact",
-)  # fmt: skip
-_FAILURE_WORDS = re.compile(
-    r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
-)
-_SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
-# "comes to rest (a landing)": episodes end both on success and on failure.
-_LANDING = re.compile(r"\bcomes? to rest\b|\bat rest\b|\ba landing\b")
-_NOOP = re.compile(r"\b(\d+)\s+(?:does nothing|is none|is a no-?op)\b")
-_NEVER = re.compile(r"never (?:end|terminat)|no early|do(?:es)? not end early|n't end early")
 
 
 @dataclass
@@ -83,85 +75,6 @@ def make_term(
     if gate is not None:
         term["gate"] = gate
     return term
-
-
-def tagged(task: TaskSpec, tag: str, scalar: bool = True) -> StateField | None:
-    """The first field carrying ``tag`` (scalar fields only unless ``scalar`` is false)."""
-    if tag not in DESIGN_TAGS:
-        raise ValueError(f"tag {tag!r} is not in DESIGN_TAGS; add it there")
-    for alias in _TAG_ALIASES.get(tag, (tag,)):
-        for f in task.fields:
-            if alias in f.tags and (not f.shape) == scalar:
-                return f
-    return None
-
-
-def is_discrete(task: TaskSpec) -> bool:
-    """Whether the action is a discrete integer (no energy penalty makes sense then)."""
-    return "discrete" in task.action_meaning.lower()
-
-
-def noop_action(task: TaskSpec) -> int | None:
-    """The discrete action that does nothing, as the action meaning states it.
-
-    Read from phrases like "1 does nothing" or "1 is none"; ``None`` for continuous
-    actions and for discrete ones where every action acts (CartPole pushes either way).
-    """
-    if not is_discrete(task):
-        return None
-    match = _NOOP.search(task.action_meaning)
-    return int(match.group(1)) if match else None
-
-
-def termination_kind(task: TaskSpec) -> str:
-    """``"failure"``, ``"success"`` (at the goal), ``"mixed"`` (landing or crash) or ``"none"``."""
-    text = task.termination.lower()
-    if not task.ends_early or not text.strip() or _NEVER.search(text):
-        return "none"
-    if _LANDING.search(text):
-        return "mixed"
-    # ">=" is how goals are written ("position >= 0.45"); "|x| >" is how failures are.
-    if _SUCCESS_WORDS.search(text) and not _FAILURE_WORDS.search(text.replace(">=", "")):
-        return "success"
-    return "failure"
-
-
-def termination_bound(task: TaskSpec, name: str) -> float | None:
-    """The ``|name| > b`` bound in the termination text, in radians for angles."""
-    pattern = (
-        r"\|" + re.escape(name) + r"\|\s*>=?\s*([\d.]+)\s*(deg\w*|°|rad\w*|m\b)?"
-        r"(?:\s*\(\s*([\d.]+)\s*rad\w*\s*\))?"
-    )
-    match = re.search(pattern, task.termination)
-    if not match:
-        return None
-    if match.group(3):
-        return float(match.group(3))
-    value = float(match.group(1))
-    unit = match.group(2) or ""
-    return value * 3.141592653589793 / 180.0 if unit.startswith(("deg", "°")) else value
-
-
-def termination_floor(task: TaskSpec, name: str) -> float | None:
-    """The lower bound the termination text puts on ``name``.
-
-    ``name <= b`` gives ``b``; ``name outside (a, b)`` and ``name leaves [a, b]`` give ``a``.
-    """
-    field = re.escape(name)
-    below = re.search(field + r"\s*<=?\s*([\d.]+)", task.termination)
-    if below:
-        return float(below.group(1))
-    band = re.search(field + r"\s+(?:outside|leaves)\s*[(\[]\s*([\d.]+)\s*,", task.termination)
-    return float(band.group(1)) if band else None
-
-
-def field_halfwidth(f: StateField) -> float | None:
-    """Half the width of a range stated in the field's meaning (``within [-1, 1]``)."""
-    match = re.search(r"\[\s*([-+]?[\d.]+)\s*,\s*([-+]?[\d.]+)\s*\]", f.meaning)
-    if not match:
-        return None
-    low, high = float(match.group(1)), float(match.group(2))
-    return abs(high - low) / 2 or None
 
 
 def catalogue(task: TaskSpec, intent: Intent) -> list[Slot]:
@@ -518,12 +431,6 @@ FREE_BODY_ENERGY = 0.5
 UPRIGHT_WHILE_MOVING = 0.3
 
 
-def episode_steps(task: TaskSpec, default: int = 1000) -> int:
-    """The step limit the termination text states ("cut off after 1000 steps")."""
-    match = re.search(r"after\s+([\d,]+)\s+steps", task.termination)
-    return int(match.group(1).replace(",", "")) if match else default
-
-
 def guard_hovering(genome: list[Term], steps: int) -> list[Term]:
     """Size a landing genome's per-step terms so that only landing pays.
 
@@ -579,15 +486,6 @@ def _ends_in_failure(term: Term) -> bool:
     return term["kind"] == "beyond" or (term["kind"] == "linear" and term["sign"] < 0)
 
 
-def free_body(task: TaskSpec) -> bool:
-    """Whether the body floats free in 3-D: an up-vector field, and no planar pitch angle.
-
-    Ant and Humanoid carry ``upright`` (the torso's up-vector); the planar walkers and
-    the pendulums carry an ``angle`` instead.
-    """
-    return tagged(task, "upright") is not None and tagged(task, "angle") is None
-
-
 def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
     slots: list[Slot] = []
     if not is_discrete(task):
@@ -615,110 +513,3 @@ def _effort_slots(task: TaskSpec, intent: Intent, ending: str) -> list[Slot]:
         term = make_term("joint_damping", "vector_sq", joints.name, 0.002, "penalty")
         slots.append(Slot(term, include=include, why="damp joint velocities"))
     return slots
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _num(value: float) -> str:
-    text = f"{value:.4g}"
-    return text if any(c in text for c in ".en") else f"{text}.0"
-
-
-def _expression(term: Term, var: str, vector: bool = False) -> str:
-    """Code for one term's contribution, given the variable that holds its field."""
-    w, target, scale = term["weight"], term["target"], term["scale"]
-    kind = term["kind"]
-    centred = f"({var} - {_num(target)})" if target else var
-    if kind == "progress":  # potential-based: the distance to the target closed this step
-        before = f"prev_{var} - {_num(target)}" if target else f"prev_{var}"
-        gain = f"np.abs({before}) - np.abs({centred})"
-        return f"{_num(w)} * " + (f"np.sum({gain}, axis=1)" if vector else f"({gain})")
-    if kind == "alive":
-        return f"{_num(w)} * np.ones(n)"
-    if kind == "linear":
-        return f"{_num(w * term['sign'])} * {var}"
-    if kind == "tanh":
-        return f"{_num(w)} * np.tanh({_num(term['sign'])} * {var} / {_num(scale)})"
-    if kind == "gauss":
-        return f"{_num(w)} * np.exp(-np.square({centred} / {_num(scale)}))"
-    if kind == "cosine":
-        # Shifted into [0, w]: a negative per-step reward would teach early termination.
-        return f"{_num(w)} * 0.5 * (1.0 + np.cos({centred}))"
-    if kind == "decay":
-        return f"{_num(w)} * np.exp(-np.abs({centred}) / {_num(scale)})"
-    if kind == "beyond":  # a one-off cost for the step that crosses a termination bound
-        return f"-{_num(w)} * (np.abs({centred}) >= {_num(scale)}).astype(np.float64)"
-    if kind == "margin":  # 0 at a termination floor, the weight one scale above it
-        return f"{_num(w)} * np.clip(({var} - {_num(target)}) / {_num(scale)}, 0.0, 1.0)"
-    if kind == "bonus":
-        return f"{_num(w)} * (np.abs({centred}) < {_num(scale)}).astype(np.float64)"
-    if kind == "acting":  # a discrete action other than the no-op
-        return f"-{_num(w)} * np.any({var} != {_num(target)}, axis=1).astype(np.float64)"
-    if kind == "energy":
-        return f"-{_num(w)} * np.sum(np.square({var}), axis=1)"
-    if kind == "vector_sq":
-        return f"-{_num(w)} * np.mean(np.square({var}), axis=1)"
-    if kind == "vector_mean":
-        return f"{_num(w)} * np.mean({var}, axis=1)"
-    if kind == "vector_tanh":
-        return f"{_num(w)} * np.mean(np.tanh({var} / {_num(scale)}), axis=1)"
-    raise ValueError(f"unknown term kind {kind!r}")
-
-
-def _variable(name: str, taken: set[str]) -> str:
-    var = re.sub(r"\W", "_", name)
-    if keyword.iskeyword(var) or var in taken or var in {"n", "np", "reward", "math", "components"}:
-        var = f"r_{var}"
-    return var
-
-
-def render_source(genome: list[Term], task: TaskSpec, header: list[str]) -> str:
-    """``compute_reward`` source for ``genome`` (terms summed; each one a component).
-
-    Args:
-        genome: Terms, in order.
-        task: The task (field shapes decide how fields are reduced).
-        header: Comment lines placed at the top of the function.
-    """
-    shapes = {f.name: f.shape for f in task.fields}
-    used = [
-        f.name for f in task.fields if any(f.name in (t["field"], t.get("gate")) for t in genome)
-    ]
-    # Progress terms read each field one step back too (``prev_<field>``).
-    used += [
-        f"prev_{f.name}"
-        for f in task.fields
-        if any(t["kind"] == "progress" and t["field"] == f.name for t in genome)
-    ]
-    shapes.update({f"prev_{f.name}": f.shape for f in task.fields})
-    needs_action = any(t["field"] == "action" for t in genome)
-    params = [*used, "action"] if needs_action or not used else used
-    lines = ["import numpy as np", "", "", f"def compute_reward({', '.join(params)}):"]
-    lines += [f"    # {line}" for line in header]
-    lines.append(f"    n = np.shape({params[0]})[0]")
-    for name in used:
-        if shapes[name]:
-            lines.append(f"    {name} = np.asarray({name}, dtype=np.float64).reshape(n, -1)")
-        else:
-            lines.append(f"    {name} = np.asarray({name}, dtype=np.float64)")
-    if needs_action:
-        lines.append("    action = np.asarray(action, dtype=np.float64).reshape(n, -1)")
-    taken = set(params)
-    names: list[tuple[str, str]] = []
-    for term in genome:
-        var = _variable(term["name"], taken)
-        taken.add(var)
-        names.append((term["name"], var))
-        field_name = term["field"] or ""
-        expression = _expression(term, field_name, bool(shapes.get(field_name)))
-        if term.get("gate"):
-            expression = f"{term['gate']} * ({expression})"
-        lines.append(f"    {var} = {expression}")
-    total = " + ".join(var for _, var in names) if names else "np.zeros(n)"
-    lines.append(f"    reward = {total}")
-    lines.append("    components = {")
-    lines += [f'        "{name}": {var},' for name, var in names]
-    lines.append("    }")
-    lines.append("    return reward, components")
-    return "\n".join(lines) + "\n"

@@ -261,7 +261,7 @@ def _genome_terms(candidate: RewardCandidate) -> dict[str, dict]:
 
 
 def _single_parent(task: TaskSpec, terms: list[dict]) -> RewardCandidate:
-    from rewardsmith.agent.terms import render_source
+    from rewardsmith.agent.genome_source import render_source
 
     candidate = RewardCandidate(render_source(terms, task, []))
     candidate.origin = {"designer": "offline", "genome": {"terms": terms}}
@@ -467,7 +467,7 @@ def test_a_landing_reward_ranks_landing_over_hovering_over_crashing(task_id: str
     than crashing or leaving the screen. Measured on LunarLanderLeft: with hovering paid
     +0.3 a step every candidate hovered; with it costing 0.5 a step, every one crashed.
     """
-    from rewardsmith.agent.terms import episode_steps, is_discrete
+    from rewardsmith.agent.task_facts import episode_steps, is_discrete
     from rewardsmith.envs.registry import get_task
 
     task = get_task(task_id)
@@ -588,7 +588,7 @@ def test_a_landing_reward_pays_for_getting_there_not_for_waiting_near(task_id: s
      ("LunarLanderContinuous-v3", None), ("Pendulum-v1", None)],
 )  # fmt: skip
 def test_the_no_op_is_read_from_the_action_meaning(task_id: str, noop: int | None) -> None:
-    from rewardsmith.agent.terms import noop_action
+    from rewardsmith.agent.task_facts import noop_action
     from rewardsmith.envs.registry import get_task
 
     assert noop_action(get_task(task_id)) == noop
@@ -598,7 +598,8 @@ def test_a_discrete_lander_pays_for_fuel_and_only_when_firing() -> None:
     """Every first-generation candidate charges any action but the no-op, a whole episode
     of it :data:`FUEL_SHARE` of a landing; the no-op costs no fuel.
     """
-    from rewardsmith.agent.terms import FUEL_SHARE, TIME_COST_SHARE, episode_steps
+    from rewardsmith.agent.task_facts import episode_steps
+    from rewardsmith.agent.terms import FUEL_SHARE, TIME_COST_SHARE
     from rewardsmith.envs.registry import get_task
 
     task = get_task("LunarLander-v3")
@@ -632,7 +633,7 @@ def test_no_fuel_cost_where_a_landing_spot_is_asked_for() -> None:
 def test_the_offline_designer_says_when_a_task_gives_it_nothing() -> None:
     """An untagged observation leaves only an alive bonus or an action cost: refused."""
     from rewardsmith.agent.offline import offline_design_problem
-    from rewardsmith.agent.terms import DESIGN_TAGS, tagged
+    from rewardsmith.agent.task_facts import DESIGN_TAGS, tagged
     from rewardsmith.envs.registry import get_task
     from rewardsmith.envs.taskfile import load_task_text
 
@@ -674,7 +675,7 @@ def test_a_balance_task_pays_the_margin_above_its_termination_height() -> None:
     """InvertedDoublePendulum ends at tip_height <= 1 m: its genomes pay the height above it
     (0 at the floor, the weight 0.2 m higher), which native shapes and the first link's
     angle alone does not; moving tasks' genomes are unchanged by it."""
-    from rewardsmith.agent.terms import termination_floor
+    from rewardsmith.agent.task_facts import termination_floor
     from rewardsmith.envs.registry import get_task
 
     idp = get_task("InvertedDoublePendulum-v5")
@@ -699,7 +700,8 @@ def test_a_free_body_walking_pays_a_strong_action_cost_and_no_upright_by_default
     two seeds where the pick with a weak cost and an upright pay walked 60 and 63.
     """
     from rewardsmith.agent.intent import intent_for
-    from rewardsmith.agent.terms import FREE_BODY_ENERGY, catalogue, free_body
+    from rewardsmith.agent.task_facts import free_body
+    from rewardsmith.agent.terms import FREE_BODY_ENERGY, catalogue
 
     assert free_body(get_task("Ant-v5")) and free_body(get_task("Humanoid-v5"))
     assert not free_body(get_task("Hopper-v5")) and not free_body(get_task("CartPole-v1"))
