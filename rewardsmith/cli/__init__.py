@@ -5,7 +5,9 @@ command group lives in its own module here and registers itself on that app when
 imported below. Heavy libraries are imported inside commands, so ``--help`` stays instant.
 """
 
-from rewardsmith.cli import (  # noqa: F401  (register their commands)
+# Imported in --help's order; each registers its commands on core's app.
+import rewardsmith.cli.inspection  # noqa: F401
+from rewardsmith.cli import (  # noqa: F401
     campaign,
     export,
     rank,
