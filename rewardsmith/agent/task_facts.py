@@ -19,8 +19,9 @@ DESIGN_TAGS = (
     "angular_velocity", "upright", "yaw_rate", "goal_distance", "reach_distance",
     "hand_height", "joint_velocities", "landed", "crash", "contact",
 )  # fmt: skip
+# "tip" only as a verb: Acrobot's goal and InvertedDoublePendulum's floor read "tip_height".
 _FAILURE_WORDS = re.compile(
-    r"\b(fall\w*|unhealthy|tip\w*|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
+    r"\b(fall\w*|unhealthy|tip(?:s|ped|ping)?|crash\w*|leav\w*|exceed\w*|beyond)\b|>|\|"
 )
 _SUCCESS_WORDS = re.compile(r"\b(goal|reach\w*|success\w*|flag|arriv\w*|target)\b")
 # "comes to rest (a landing)": episodes end both on success and on failure.
