@@ -29,7 +29,8 @@ IDLE_SHARE = 0.1  # objective pay below this share of the alive bonus: standing 
 _BOUNDED = {"gauss", "decay", "bonus", "cosine", "tanh", "margin"}
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """A weight, scale or fitness as the designer's notes and prompt write it."""
     return "none" if value is None else f"{float(value):.4g}"
 
 
@@ -65,7 +66,7 @@ def random_genome(
         term = slot.term
         if slot.alternatives and rng.random() < 0.4:
             term = slot.alternatives[int(rng.integers(len(slot.alternatives)))]
-            notes.append(f"{term['name']} as {term['kind']} (scale {_fmt(term['scale'])})")
+            notes.append(f"{term['name']} as {term['kind']} (scale {fmt(term['scale'])})")
         genome.append(jitter(term, rng, sigma))
     notes.append(f"terms {', '.join(t['name'] for t in genome)}; weights jittered (sigma {sigma})")
     return genome, notes
@@ -105,7 +106,7 @@ def mutate(
             forms = [f for f in [slot.term, *slot.alternatives] if f != old]
             new = jitter(forms[int(rng.integers(len(forms)))], rng, sigma)
             child = [new if t is old else t for t in child]
-            notes.append(f"{old['name']} now {new['kind']} (scale {_fmt(new['scale'])})")
+            notes.append(f"{old['name']} now {new['kind']} (scale {fmt(new['scale'])})")
     return child, notes
 
 
@@ -151,7 +152,7 @@ def corrected(
             wider = min(term["scale"] * 2.0, term.get("cap", math.inf))
             if wider > term["scale"]:
                 term["scale"] = wider
-                notes.append(f"{name} is rarely near its target ({_fmt(value)}): temperature x2")
+                notes.append(f"{name} is rarely near its target ({fmt(value)}): temperature x2")
         elif flat and small and not (term["role"] == "penalty" and not any(trace)):
             # A penalty that never fired (crash, leaving the screen) is a deterrent at work;
             # dropping it would make the event free again.
@@ -167,7 +168,7 @@ def corrected(
             and abs(value) > DOMINANT_SHARE * shaping_total
         ):
             term["weight"] *= 0.5
-            notes.append(f"{name} dominates the reward ({_fmt(value)}): weight x0.5")
+            notes.append(f"{name} dominates the reward ({fmt(value)}): weight x0.5")
     notes += _alive_correction(ctx, child, result)
     notes += _idle_correction(ctx, child, result, last)
     return child, notes
@@ -223,6 +224,6 @@ def _idle_correction(
     before = alive["weight"]
     alive["weight"] = max(MIN_ALIVE, before * 0.5)
     return [
-        f"episodes run to the time limit while the objective pays {_fmt(pay)} a step against "
-        f"an alive bonus of {_fmt(before)}: alive bonus x0.5"
+        f"episodes run to the time limit while the objective pays {fmt(pay)} a step against "
+        f"an alive bonus of {fmt(before)}: alive bonus x0.5"
     ]

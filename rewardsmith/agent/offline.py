@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
 import numpy as np
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
 from rewardsmith.agent.designer import DesignBatch, DesignContext
 from rewardsmith.agent.feedback import preference_order, rejected_by_people
-from rewardsmith.agent.genome_ops import base_genome, corrected, crossover, mutate, random_genome
+from rewardsmith.agent.genome_ops import (
+    base_genome,
+    corrected,
+    crossover,
+    fmt,
+    mutate,
+    random_genome,
+)
 from rewardsmith.agent.genome_source import render_source
 from rewardsmith.agent.intent import Intent, intent_for, read_tolerance
 from rewardsmith.agent.task_facts import DESIGN_TAGS, episode_steps, termination_kind
@@ -189,7 +195,7 @@ class OfflineDesigner:
                 more += extra
             else:
                 child, more = mutate(child, slots, rng, sigma=0.3, structural=True)
-            lead = f"parent {result.candidate.id} (fitness {_fmt(result.fitness)})"
+            lead = f"parent {result.candidate.id} (fitness {fmt(result.fitness)})"
             plan.append((child, result.candidate.id, [lead, *notes, *more]))
         for _ in range(restarts):
             genome, notes = random_genome(slots, rng, sigma=0.5)
@@ -202,8 +208,8 @@ class OfflineDesigner:
         best = scored[0][0]
         return (
             f"Evolution from the best trained candidates so far: {best.candidate.id} "
-            f"(fitness {_fmt(best.fitness)}, success threshold "
-            f"{_fmt(ctx.fitness.success_threshold)}) of {len(scored)} scored. Children keep the "
+            f"(fitness {fmt(best.fitness)}, success threshold "
+            f"{fmt(ctx.fitness.success_threshold)}) of {len(scored)} scored. Children keep the "
             "parent's terms, apply the corrections training suggested, then mutate weights and "
             "temperatures (log-normal), add or drop terms, or recombine two parents."
         )
@@ -279,10 +285,6 @@ def _no_usage() -> dict[str, float]:
     return {"prompt_tokens": 0.0, "completion_tokens": 0.0, "cost_usd": 0.0, "dropped": 0.0}
 
 
-def _fmt(value: Any) -> str:
-    return "none" if value is None else f"{float(value):.4g}"
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
 
@@ -313,7 +315,7 @@ def _prompt(
     for slot in slots:
         t = slot.term
         table.append(
-            f"| {t['name']} | {t['kind']} | {t['field'] or '-'} | {_fmt(t['weight'])} | "
+            f"| {t['name']} | {t['kind']} | {t['field'] or '-'} | {fmt(t['weight'])} | "
             f"{'always' if slot.include >= 1 else f'p={slot.include:g}'} | {slot.why} |"
         )
     read = ", ".join(intent.read) or "nothing specific"
