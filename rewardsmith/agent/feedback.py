@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord
+from rewardsmith.agent.reflection import fmt
 from rewardsmith.envs.spec import FitnessMeasure
 from rewardsmith.prompts import render
 from rewardsmith.store import read_json, write_json
@@ -283,18 +284,12 @@ def diff_summary_messages(previous: str, current: str, diff: str) -> list[dict[s
 # Prompt context -----------------------------------------------------------------------------
 
 
-def _fmt(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "nan"
-    return f"{value:.3g}"
-
-
 def _trace(name: str, values: Sequence[float]) -> str:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return f"{name}: no values"
-    shown = ", ".join(_fmt(v) for v in values)
-    return f"{name}: [{shown}], Max: {_fmt(max(finite))}, Min: {_fmt(min(finite))}"
+    shown = ", ".join(fmt(v) for v in values)
+    return f"{name}: [{shown}], Max: {fmt(max(finite))}, Min: {fmt(min(finite))}"
 
 
 def reward_trace(result: CandidateResult, measure: FitnessMeasure, show_fitness: bool) -> str:
@@ -343,7 +338,7 @@ def human_feedback(
     places = []
     for place, slot in enumerate(ranking.order, 1):
         note = " (unacceptable)" if slot in ranking.unacceptable else ""
-        fit = f", fitness {_fmt(results[slot].fitness)}" if show_fitness else ""
+        fit = f", fitness {fmt(results[slot].fitness)}" if show_fitness else ""
         places.append(f"{place}. candidate {slot}{fit}{note}")
     earlier = [
         {"iteration": i, "code": r.candidate.source.strip()} for i, r in preferred_history(history)

@@ -31,7 +31,8 @@ def select_best(results: Sequence[CandidateResult]) -> CandidateResult | None:
     return max(trained, key=lambda r: (not r.pruned, r.fitness, -results.index(r)))
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float | None) -> str:
+    """A training statistic as the feedback text writes it ("nan" when missing)."""
     if value is None or not math.isfinite(value):
         return "nan"
     return f"{value:.3g}"
@@ -41,10 +42,10 @@ def _trace_line(name: str, trace: Sequence[float]) -> str:
     finite = [v for v in trace if v is not None and math.isfinite(v)]
     if not finite:
         return f"{name}: no values"
-    values = ", ".join(_fmt(v) for v in trace)
+    values = ", ".join(fmt(v) for v in trace)
     return (
-        f"{name}: [{values}], Max: {_fmt(max(finite))}, Mean: {_fmt(float(np.mean(finite)))}, "
-        f"Min: {_fmt(min(finite))}"
+        f"{name}: [{values}], Max: {fmt(max(finite))}, Mean: {fmt(float(np.mean(finite)))}, "
+        f"Min: {fmt(min(finite))}"
     )
 
 
@@ -67,8 +68,8 @@ def hacking_alert(result: CandidateResult) -> str | None:
     if rising and (fit_flat or corr < 0.3):
         return (
             f"REWARD HACKING SUSPECTED: the policy's return under this reward rose from "
-            f"{_fmt(ret[0])} to {_fmt(ret[-1])} while the task fitness went from {_fmt(fit[0])} "
-            f"to {_fmt(fit[-1])} (correlation {corr:.2f}): the policy found a way to collect "
+            f"{fmt(ret[0])} to {fmt(ret[-1])} while the task fitness went from {fmt(fit[0])} "
+            f"to {fmt(fit[-1])} (correlation {corr:.2f}): the policy found a way to collect "
             "reward without doing the task. Find the term it exploits and remove or bound it."
         )
     return None
@@ -86,18 +87,18 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
         scale = max(abs(v) for v in finite) or 1.0
         if span == 0.0 and finite[0] < 0:
             tips.append(
-                f"Component '{name}' is constant ({_fmt(finite[0])} per step): a cost per step "
+                f"Component '{name}' is constant ({fmt(finite[0])} per step): a cost per step "
                 "that pushes the policy to end episodes sooner. Keep it only if ending is the "
                 "goal (landing, reaching a target), and keep it smaller than any failure penalty."
             )
         elif span == 0.0:
             tips.append(
-                f"Component '{name}' is constant ({_fmt(finite[0])} per step): it only pays "
+                f"Component '{name}' is constant ({fmt(finite[0])} per step): it only pays "
                 "for time alive. Keep it only if episodes end early on failure."
             )
         elif span / scale < FLAT_RELATIVE_RANGE:
             tips.append(
-                f"Component '{name}' barely changed during training (range {_fmt(span)}): "
+                f"Component '{name}' barely changed during training (range {fmt(span)}): "
                 "the policy cannot optimise it. Rescale it (change its temperature or weight) "
                 "or drop it."
             )
@@ -111,7 +112,7 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
     threshold = measure.success_threshold
     if result.fitness is not None and abs(result.fitness) < 0.05 * max(abs(threshold), 1e-9):
         tips.append(
-            f"The task fitness is close to zero ({_fmt(result.fitness)}): this reward does not "
+            f"The task fitness is close to zero ({fmt(result.fitness)}): this reward does not "
             "lead to the behaviour at all. Rewrite it around the quantity the task asks for."
         )
     ended = result.ended_by
@@ -122,7 +123,7 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
     if failed > ended.get("time limit", 0) + succeeded and result.length_trace:
         tips.append(
             f"Most evaluation episodes ended early by termination without success (mean "
-            f"length {_fmt(result.length_trace[-1])}). If staying alive matters, make the "
+            f"length {fmt(result.length_trace[-1])}). If staying alive matters, make the "
             "per-step reward positive while the body is healthy (an alive bonus) so ending "
             "early costs."
         )
@@ -144,7 +145,7 @@ def describe_result(result: CandidateResult, measure: FitnessMeasure) -> str:
         lines.append(f"Evaluation episodes ended: {how}.")
     if result.field_ranges:
         ranges = "; ".join(
-            f"{name} in [{_fmt(lo)}, {_fmt(hi)}]" for name, (lo, hi) in result.field_ranges.items()
+            f"{name} in [{fmt(lo)}, {fmt(hi)}]" for name, (lo, hi) in result.field_ranges.items()
         )
         lines.append(f"Ranges the state fields covered in evaluation: {ranges}.")
     return "\n".join(lines)
@@ -162,7 +163,7 @@ def reflect(results: Sequence[CandidateResult], measure: FitnessMeasure) -> str:
     summary = []
     for i, r in enumerate(results):
         if r.status == "ok":
-            summary.append(f"- candidate {i}: fitness {_fmt(r.fitness)}")
+            summary.append(f"- candidate {i}: fitness {fmt(r.fitness)}")
         elif r.status == "rejected":
             summary.append(f"- candidate {i}: rejected by the critic: " + " ".join(r.problems))
         else:
@@ -175,7 +176,7 @@ def reflect(results: Sequence[CandidateResult], measure: FitnessMeasure) -> str:
             "(reward, components)."
         )
         return "\n\n".join(parts) + "\n"
-    parts.append(f"The best candidate reached a task fitness of {_fmt(best.fitness)}.")
+    parts.append(f"The best candidate reached a task fitness of {fmt(best.fitness)}.")
     parts.append(describe_result(best, measure))
     alert = hacking_alert(best)
     if alert:
