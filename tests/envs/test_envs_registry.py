@@ -182,6 +182,7 @@ def test_required_measures_exist():
         "CartPole-v1": ["balance_steps", "upright_near_x1.0"],
         "Pendulum-v1": ["upright_fraction"],
         "MountainCarContinuous-v0": ["reached_goal", "max_position"],
+        "Acrobot-v1": ["time_left_at_goal", "reached_goal", "max_tip_height"],
         "InvertedPendulum-v5": ["balance_steps", "upright_near_x0.5"],
         "HalfCheetah-v5": ["forward_distance", "backward_distance", "forward_speed"],
         "Hopper-v5": ["forward_distance", "healthy_steps", "backward_distance"],

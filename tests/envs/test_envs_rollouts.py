@@ -149,6 +149,24 @@ def test_mountain_car_reaching_the_flag():
     assert info["episode_stats"]["fitness"] == 1.0
 
 
+def test_acrobot_fitness_is_the_share_of_the_time_limit_left_at_the_goal():
+    # Gymnasium pays -1 for each step before the goal step, so a goal on step k returns
+    # 1 - k; the fitness must rank the same episodes the same way: 1 - k / 500.
+    env = make_task_env(get_task("Acrobot-v1"), "time_left_at_goal", "native")
+    try:
+        env.reset(seed=0)
+        steps, stats = 0, {}
+        while not stats:
+            link2_speed = env.unwrapped.state[3]
+            *_, info = env.step(2 if link2_speed > 0 else 0)  # pump energy into the chain
+            steps, stats = steps + 1, info.get("episode_stats", {})
+    finally:
+        env.close()
+    assert stats["ended_by"] == "termination" and steps < 500
+    assert stats["native_return"] == 1 - steps
+    assert stats["fitness"] == pytest.approx(1 - steps / 500)
+
+
 def test_inverted_pendulum_balance_and_target_measures():
     spec = get_task("InvertedPendulum-v5")
     env = make_task_env(spec, reward_mode="native")
