@@ -48,9 +48,7 @@ _ACROBOT_LIMIT_S = 100.0
 
 def _time_left_at_goal(prev: Fields, fields: Fields, native: float) -> float:
     # Episodes end on the goal step, so under "max" this is the value at that step.
-    if fields["tip_height"] <= 1.0:
-        return 0.0
-    return 1.0 - fields["time"] / _ACROBOT_LIMIT_S
+    return _tip_above(prev, fields, native) * (1.0 - fields["time"] / _ACROBOT_LIMIT_S)
 
 
 def _tip_height(prev: Fields, fields: Fields, native: float) -> float:
