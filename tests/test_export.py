@@ -169,7 +169,7 @@ from stable_baselines3 import PPO
 import torch
 torch.set_num_threads(1)
 seed = m.TRAINING["seeds"][0]
-model = PPO("MlpPolicy", m.make_sb3_vec_env(seed=seed), seed=seed, device="cpu",
+model = PPO(m.TRAINING["policy"], m.make_sb3_vec_env(seed=seed), seed=seed, device="cpu",
             **m.TRAINING["ppo"])
 model.learn(m.TRAINING["total_timesteps"])
 env = m.SynthesizedReward(gym.make(m.ENV_ID, **m.ENV_KWARGS))
@@ -342,3 +342,41 @@ print(json.dumps({"id": ENV_ID, "x": float(info["fields"]["observation"][0]), "r
     got = _outside(code, elsewhere)
     assert got["id"] == "rewardsmith/ExportWalk-v0" and got["limit"] == 50
     assert abs(got["x"] - 1.0) < 1e-5 and abs(got["r"] - 1.0) < 1e-5
+
+
+def test_an_export_for_a_tuple_observation_trains_as_rewardsmith_did(tmp_path: Path) -> None:
+    """Blackjack observes a tuple, which SB3 cannot take: the exported module flattens it
+    for the policy, as training did, and still gives the reward the tuple's elements."""
+    run = tmp_path / "runs" / "bj"
+    (run / "best").mkdir(parents=True)
+    (run / "run.json").write_text(
+        json.dumps({"config": {"env": "Blackjack-v1", "budget": "smoke"}, "task": "Blackjack-v1"})
+    )
+    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
+    (run / "best" / "reward.py").write_text(
+        "import numpy as np\n\n"
+        "def compute_reward(obs_0, action):\n"
+        "    near = -np.abs(obs_0 - 21.0) / 21.0\n"
+        "    return near, {'near': near}\n"
+    )
+    out = tmp_path / "bj_reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    code = """
+import json
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecNormalize
+from bj_reward import TRAINING, make_sb3_vec_env
+venv = VecNormalize(make_sb3_vec_env(n_envs=2, seed=0), **TRAINING["vecnormalize"])
+model = PPO(TRAINING["policy"], venv, n_steps=32, batch_size=32, device="cpu", seed=0)
+model.learn(64)
+venv.reset()
+_, reward, _, infos = venv.step([venv.action_space.sample() for _ in range(2)])
+print(json.dumps({"training": {k: TRAINING[k] for k in ("flatten_observation", "policy")},
+                  "obs": list(venv.observation_space.shape),
+                  "player": [i["fields"]["obs_0"] for i in infos]}))
+"""
+    got = _outside(code, tmp_path)
+    assert got["training"] == {"flatten_observation": True, "policy": "MlpPolicy"}
+    assert got["obs"] == [45]  # one-hot 32 + 11 + 2
+    assert all(4 <= p <= 31 for p in got["player"])

@@ -1,10 +1,11 @@
 """Any gymnasium env without an adapter: fields from the observation, source for the prompt.
 
 The fields are the observation's entries: one per key of a ``Dict`` space, one per
-index of a ``Box`` when the user names them (``obs_names``), otherwise the whole vector
-as ``observation``. :func:`env_source` gives the env's step/observation/reward code,
-pruned of comments and docstrings, so an LLM designer can read what the numbers mean
-(the way Eureka shows its envs).
+element of a ``Tuple`` (``obs_0``, ... unless named), one per index of a ``Box`` when the
+user names them (``obs_names``), otherwise the whole vector as ``observation``; a nested
+``Dict`` or ``Tuple`` entry is one flat vector. :func:`env_source` gives the env's
+step/observation/reward code, pruned of comments and docstrings, so an LLM designer can
+read what the numbers mean (the way Eureka shows its envs).
 """
 
 from __future__ import annotations
@@ -125,16 +126,25 @@ def gymnasium_ids() -> list[str]:
     return list(gym.registry)
 
 
+#: One field read from the observation: its name, the key or index it sits at (``None``:
+#: the whole observation), its shape, and the sub-space to flatten it with (``None``: as is).
+FieldSlot = tuple[str, Any, tuple[int, ...], Any]
+
+
 def generic_extract(
-    env: Any, obs: Any, action: Any, layout: tuple[tuple[str, Any, tuple[int, ...]], ...]
+    env: Any, obs: Any, action: Any, layout: tuple[FieldSlot, ...]
 ) -> dict[str, Any]:
-    """Fields read from the observation by ``layout``: ``(name, key or index, shape)``."""
+    """Fields read from the observation by ``layout`` (see :data:`FieldSlot`)."""
+    import gymnasium as gym
+
     fields: dict[str, Any] = {}
-    for name, where, shape in layout:
+    for name, where, shape, nested in layout:
         if name == "time":
             fields[name] = float(fl.count_step(env, action))
             continue
         value = obs[where] if where is not None else obs
+        if nested is not None:
+            value = gym.spaces.flatten(nested, value)
         array = np.asarray(value, dtype=np.float64)
         fields[name] = float(array.reshape(-1)[0]) if shape == () else array.reshape(shape).copy()
     return fields
@@ -145,42 +155,97 @@ def _identifier(text: str) -> str:
     return name if name and not name[0].isdigit() else f"obs_{name}"
 
 
+def space_text(space: Any) -> str:
+    """A space in a few words: a ``Box``'s bounds as one range, not two arrays of them."""
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Box):
+        low, high = float(np.min(space.low)), float(np.max(space.high))
+        return f"Box{tuple(space.shape)} of {space.dtype}, values in [{low:g}, {high:g}]"
+    return str(space)
+
+
+def _entry_slot(name: str, where: Any, sub: Any) -> FieldSlot:
+    """The slot of one ``Dict``/``Tuple`` entry; a nested ``Dict``/``Tuple`` is flattened."""
+    import gymnasium as gym
+
+    if sub.shape is None:
+        return (name, where, (int(gym.spaces.flatdim(sub)),), sub)
+    shape = tuple(int(d) for d in sub.shape)
+    return (name, where, () if shape in ((), (1,)) else shape, None)
+
+
+def check_observation_space(space: Any) -> None:
+    """Raise :class:`UserError` unless fields can be read from ``space`` and PPO can take it.
+
+    Box, Discrete, MultiBinary, MultiDiscrete, and Dict/Tuple of those (nested or not) are
+    fine; Text, Graph and Sequence spaces have no fixed size to read or to train on.
+    """
+    import gymnasium as gym
+
+    try:
+        gym.spaces.flatdim(space)
+    except (NotImplementedError, ValueError, TypeError):
+        raise UserError(
+            f"observation space {space} is not supported: rewardsmith reads fields from Box, "
+            "Discrete, MultiBinary, MultiDiscrete and Dict/Tuple observations of those; "
+            "wrap the env so that it observes one of them (e.g. an entry point that returns "
+            "the wrapped env)"
+        ) from None
+
+
 def observation_layout(
     space: Any, obs_names: Sequence[str] | Mapping[str, str] | None = None
-) -> tuple[tuple[tuple[str, Any, tuple[int, ...]], ...], list[str]]:
+) -> tuple[tuple[FieldSlot, ...], list[str]]:
     """How to read fields from an observation of ``space``, and each field's meaning.
 
     Args:
         space: The env's observation space.
-        obs_names: For a flat ``Box``: one name per index (a list), or ``{name: meaning}``
-            in index order.
+        obs_names: For a flat ``Box``: one name per index; for a ``Tuple``: one name per
+            element. A list of names, or ``{name: meaning}`` in order.
+
+    Raises:
+        UserError: ``space`` is one fields cannot be read from.
+        ValueError: ``obs_names`` has the wrong number of names.
     """
     import gymnasium as gym
 
-    layout: list[tuple[str, Any, tuple[int, ...]]] = []
+    check_observation_space(space)
+    layout: list[FieldSlot] = []
     meanings: list[str] = []
+    names = list(obs_names or [])
+
+    def described(name: str, fallback: str) -> str:
+        return (obs_names[name] if isinstance(obs_names, Mapping) else "") or fallback
+
     if isinstance(space, gym.spaces.Dict):
         for key, sub in space.spaces.items():
-            shape = tuple(int(d) for d in (sub.shape or ()))
-            shape = () if shape in ((), (1,)) else shape
-            layout.append((_identifier(key), key, shape))
-            meanings.append(f"Observation entry {key!r} ({sub}).")
-    elif obs_names:
-        names = list(obs_names)
+            layout.append(_entry_slot(_identifier(key), key, sub))
+            meanings.append(f"Observation entry {key!r} ({space_text(sub)}).")
+    elif isinstance(space, gym.spaces.Tuple):
+        if names and len(names) != len(space.spaces):
+            raise ValueError(
+                f"obs_names has {len(names)} names for a tuple of {len(space.spaces)} elements"
+            )
+        for index, sub in enumerate(space.spaces):
+            name = _identifier(names[index]) if names else f"obs_{index}"
+            layout.append(_entry_slot(name, index, sub))
+            fallback = f"Observation element {index} ({space_text(sub)})."
+            meanings.append(described(names[index], fallback) if names else fallback)
+    elif names:
         size = int(np.prod(space.shape))
         if len(names) != size:
             raise ValueError(f"obs_names has {len(names)} names for an observation of {size}")
         for index, name in enumerate(names):
-            layout.append((_identifier(name), index, ()))
-            described = obs_names[name] if isinstance(obs_names, Mapping) else ""
-            meanings.append(described or f"Observation index {index}.")
+            layout.append((_identifier(name), index, (), None))
+            meanings.append(described(name, f"Observation index {index}."))
     else:
-        shape = tuple(int(d) for d in space.shape)
-        layout.append(("observation", None, shape))
+        layout.append(("observation", None, tuple(int(d) for d in space.shape), None))
         meanings.append(
-            f"The raw observation vector ({space}); see the env's source for what each index means."
+            f"The raw observation ({space_text(space)}); see the env's source for what each "
+            "index means."
         )
-    layout.append(("time", None, ()))
+    layout.append(("time", None, (), None))
     meanings.append("Steps since the episode started.")
     return tuple(layout), meanings
 
@@ -197,7 +262,7 @@ def describe_action_space(space: Any) -> str:
     if isinstance(space, gym.spaces.Box):
         low, high = float(np.min(space.low)), float(np.max(space.high))
         return f"Box{tuple(space.shape)}: continuous values in [{low:g}, {high:g}]."
-    return f"{space} (see the env's source)."
+    return f"{space_text(space)} (see the env's source)."
 
 
 def generic_task(
@@ -223,7 +288,7 @@ def generic_task(
         env.close()
     fields = tuple(
         StateField(name, shape, "-" if name != "time" else "steps", meaning, frozenset(tags))
-        for (name, _, shape), meaning, tags in zip(
+        for (name, _, shape, _), meaning, tags in zip(
             layout, meanings, [()] * (len(layout) - 1) + [("time",)], strict=True
         )
     )

@@ -10,7 +10,7 @@ env_kwargs = {}
 max_episode_steps = 1000              # default: the env's own limit, else 1000
 description = "Do a back flip."
 adapter = "HalfCheetah-v5"            # optional: start from a built-in task's fields
-obs_names = ["x", "v"]                # optional, no adapter: names of a flat Box's entries
+obs_names = ["x", "v"]                # optional, no adapter: a flat Box's entries or a Tuple's
 action_meaning = "..."                # optional
 termination = "..."                   # optional
 ends_early = true                     # can an episode end before its time limit? (default:
@@ -364,6 +364,8 @@ def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str
         raise src.fail(
             f"obs_names: {exc}; give one name per observation entry", "obs_names"
         ) from None
+    except UserError as exc:  # an observation space fields cannot be read from
+        raise src.fail(f"env {task.get('env')!r}: {exc}", "env", str(task.get("env"))) from None
 
 
 def _expression_fields(

@@ -20,6 +20,7 @@ from typing import Any
 from rewardsmith.agent.final_eval import hns_text
 from rewardsmith.export.extractor import ExportError, extractor_source
 from rewardsmith.export.template import RUNTIME
+from rewardsmith.train.spaces import policy_setup
 
 #: Names the exported module defines itself; the reward code must not reuse them.
 _OWN_NAMES = frozenset(
@@ -159,7 +160,7 @@ def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec:
         "    from stable_baselines3 import PPO",
         "    from this_module import TRAINING, make_sb3_vec_env",
         "",
-        "    model = PPO('MlpPolicy', make_sb3_vec_env(seed=0), **TRAINING['ppo'])",
+        "    model = PPO(TRAINING['policy'], make_sb3_vec_env(seed=0), **TRAINING['ppo'])",
         "    model.learn(TRAINING['total_timesteps'])",
     ]
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
@@ -213,6 +214,7 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         "total_timesteps": preset.total_timesteps,
         "n_envs": preset.n_envs,
         "normalize": preset.normalize,
+        **policy_setup(spec),
         "ppo": dict(preset.ppo),
         "seeds": report.get("seeds", []),
     }

@@ -127,11 +127,20 @@ def wrap_vec_env(venv):
     return _VEC_CLASS(venv)
 
 
+def _as_the_policy_saw_it(env):
+    """The env with the reward's fields, its observations flattened where training did."""
+    env = SynthesizedReward(env, compute=False)
+    if TRAINING["flatten_observation"]:
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
 def make_sb3_vec_env(n_envs=None, seed=None, **kwargs):
     """``n_envs`` copies of the env (default: as trained) with the reward, for SB3.
 
     Extra keyword arguments go to ``stable_baselines3.common.env_util.make_vec_env``.
-    Add ``VecNormalize`` yourself when ``TRAINING["normalize"]`` is true.
+    Add ``VecNormalize(venv, **TRAINING["vecnormalize"])`` yourself when
+    ``TRAINING["normalize"]`` is true; train ``TRAINING["policy"]``.
     """
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -140,7 +149,7 @@ def make_sb3_vec_env(n_envs=None, seed=None, **kwargs):
         n_envs=n_envs or TRAINING["n_envs"],
         seed=seed,
         env_kwargs=dict(ENV_KWARGS),
-        wrapper_class=lambda env: SynthesizedReward(env, compute=False),
+        wrapper_class=_as_the_policy_saw_it,
         **kwargs,
     )
     return wrap_vec_env(venv)

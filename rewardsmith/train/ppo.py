@@ -29,6 +29,7 @@ import numpy as np
 from rewardsmith.envs.registry import get_task
 from rewardsmith.envs.spec import PPOPreset, TaskSpec
 from rewardsmith.train.evaluate import Evaluation, evaluate_policy
+from rewardsmith.train.spaces import policy_name
 from rewardsmith.train.vec import find_reward_wrapper, make_vec_env
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ class _Checkpoints:
         return len(self.rows) < len(self.at) and steps >= self.at[len(self.rows)]
 
     def run(self, model: Any, steps: int) -> None:
-        if self.preset.normalize:
+        # An image or integer observation is not normalised: it has no statistics to copy.
+        if self.preset.normalize and self.train_env.norm_obs:
             self.eval_env.obs_rms = self.train_env.obs_rms.copy()
         ev = evaluate_policy(
             model, self.eval_env, self.preset.eval_episodes, self.seed + EVAL_SEED_OFFSET
@@ -175,7 +177,8 @@ def _restore_normalisation(env: Any, path: Path) -> None:
 
     with path.open("rb") as fh:
         saved = pickle.load(fh)  # written by this worker's own previous rung
-    env.obs_rms = saved.obs_rms
+    if env.norm_obs:
+        env.obs_rms = saved.obs_rms
     env.ret_rms = saved.ret_rms
 
 
@@ -231,9 +234,8 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
             _restore_normalisation(env, Path("vecnormalize.pkl"))
         start = int(model.num_timesteps)
     else:
-        model = PPO(
-            "MlpPolicy", env, seed=seed, device=device, verbose=0, **build_ppo_kwargs(preset)
-        )
+        policy = policy_name(env.observation_space)
+        model = PPO(policy, env, seed=seed, device=device, verbose=0, **build_ppo_kwargs(preset))
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
     checkpoints = _Checkpoints(

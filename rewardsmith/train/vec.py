@@ -12,6 +12,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from rewardsmith.envs.spec import TaskSpec
 from rewardsmith.envs.wrapper import RewardMode, make_task_env
 from rewardsmith.train.reward_vec_env import RewardVecEnv
+from rewardsmith.train.spaces import normalisation_kwargs, policy_env
 
 
 class FreshInfoDummyVecEnv(DummyVecEnv):
@@ -69,7 +70,7 @@ def make_vec_env(
         gamma: Discount of the return whose scale normalises rewards (PPO's own gamma).
     """
     venv: VecEnv = FreshInfoDummyVecEnv(
-        [lambda: make_task_env(spec, fitness, reward_mode) for _ in range(n_envs)]
+        [lambda: policy_env(make_task_env(spec, fitness, reward_mode)) for _ in range(n_envs)]
     )
     venv.seed(seed)
     if reward_mode == "candidate":
@@ -78,7 +79,11 @@ def make_vec_env(
         venv = RewardVecEnv(venv, reward_fn, params)
     if normalize:
         venv = VecNormalize(
-            venv, training=training, norm_obs=True, norm_reward=training, gamma=gamma
+            venv,
+            training=training,
+            norm_reward=training,
+            gamma=gamma,
+            **normalisation_kwargs(venv.observation_space),
         )
     return venv
 

@@ -83,14 +83,24 @@ def select_gl_backend() -> str:
 
 
 def _make_env(spec: Any, width: int, height: int, render: bool = True) -> Any:
+    """The env as the trained policy saw it (flattened where training flattened it)."""
     import gymnasium as gym
+
+    from rewardsmith.train.spaces import policy_env
 
     kwargs = dict(spec.env_kwargs)
     if not render:
-        return gym.make(spec.env_id, **kwargs)
+        return policy_env(gym.make(spec.env_id, **kwargs))
     if spec.family == "mujoco":
         kwargs.update(width=width, height=height)
-    return gym.make(spec.env_id, render_mode="rgb_array", **kwargs)
+    return policy_env(gym.make(spec.env_id, render_mode="rgb_array", **kwargs))
+
+
+def _batch_of_one(obs: Any) -> Any:
+    """One observation as a batch of one; a ``Dict`` observation entry by entry."""
+    if isinstance(obs, dict):
+        return {key: np.asarray(value)[None] for key, value in obs.items()}
+    return np.asarray(obs)[None]
 
 
 def _scene_flags(env: Any, shadows: bool, reflections: bool) -> None:
@@ -215,7 +225,8 @@ def record(
             raise render_failure(spec.id, exc) from exc
         episodes, returns, total, step = 1, [], 0.0, 0
         while len(frames) < want:
-            inp = norm.normalize_obs(obs[None]) if norm is not None else obs[None]
+            inp = _batch_of_one(obs)
+            inp = norm.normalize_obs(inp) if norm is not None else inp
             action, _ = model.predict(inp, deterministic=True)
             obs, reward, terminated, truncated, _ = env.step(action[0])
             total += float(reward)
