@@ -119,6 +119,50 @@ def is_gymnasium_id(env_id: str, import_paths: Sequence[str] = ()) -> bool:
     return name in gym.registry
 
 
+def _newer_versions(env_id: str) -> list[str]:
+    """Registered ids of the same env with a higher version than ``env_id``, oldest first."""
+    import gymnasium as gym
+
+    name, _, version = env_id.rpartition("-v")
+    if not version.isdigit():
+        return []
+    found = []
+    for other in gym.registry:
+        other_name, _, other_version = other.rpartition("-v")
+        if other_name == name and other_version.isdigit() and int(other_version) > int(version):
+            found.append((int(other_version), other))
+    return [other for _, other in sorted(found)]
+
+
+def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None, **extra: Any) -> Any:
+    """``gymnasium.make(env_id, **env_kwargs, **extra)``, or one line saying why it cannot be.
+
+    Raises:
+        UserError: The env cannot be made here: a keyword it does not take, a package it
+            needs (``phys2d/*`` needs jax, the v2/v3 MuJoCo envs mujoco-py), or its own error.
+    """
+    import gymnasium as gym
+
+    kwargs = {**dict(env_kwargs or {}), **extra}
+    try:
+        return gym.make(env_id, **kwargs)
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        if isinstance(exc, TypeError) and "unexpected keyword" in reason:
+            fix = "remove or rename that keyword in env_kwargs"
+        elif isinstance(exc, ImportError):
+            newer = _newer_versions(env_id)
+            if newer:
+                fix = f"use {newer[-1]}"
+            elif isinstance(exc, ModuleNotFoundError) and exc.name:
+                fix = f"install the package that provides {exc.name!r}"
+            else:
+                fix = "install what it needs"
+        else:
+            fix = "check the env's id and env_kwargs"
+        raise UserError(f"env {env_id!r} cannot be made here: {reason}; {fix}") from None
+
+
 def gymnasium_ids() -> list[str]:
     """Every id in gymnasium's registry (for suggestions)."""
     import gymnasium as gym
@@ -276,9 +320,12 @@ def generic_task(
     import gymnasium as gym
 
     env_kwargs = with_time_limit(env_id, env_kwargs)
-    env = gym.make(env_id, **env_kwargs)
+    env = make_env(env_id, env_kwargs)
     try:
-        layout, meanings = observation_layout(env.observation_space, obs_names)
+        try:
+            layout, meanings = observation_layout(env.observation_space, obs_names)
+        except UserError as exc:
+            raise UserError(f"env {env_id!r}: {exc}") from None
         action_meaning = describe_action_space(env.action_space)
         spec = env.spec
         limit = getattr(spec, "max_episode_steps", None)

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.envs import taskexpr
-from rewardsmith.envs.generic import generic_task, with_time_limit
+from rewardsmith.envs.generic import generic_task, make_env, with_time_limit
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import get_task, register_source
@@ -364,8 +364,17 @@ def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str
         raise src.fail(
             f"obs_names: {exc}; give one name per observation entry", "obs_names"
         ) from None
-    except UserError as exc:  # an observation space fields cannot be read from
-        raise src.fail(f"env {task.get('env')!r}: {exc}", "env", str(task.get("env"))) from None
+    except UserError as exc:  # the env cannot be made, or its observations cannot be read
+        raise _env_error(src, task, env_id, exc) from None
+
+
+def _env_error(src: _Source, task: dict[str, Any], env_id: str, exc: UserError) -> UserError:
+    """``exc``, about ``env_id``, in the file's own words and at the line to fix."""
+    said = str(task.get("env"))
+    message = str(exc).replace(repr(env_id), repr(said))
+    if "env_kwargs" in message and "env_kwargs" in task:
+        return src.fail(message, "env_kwargs")
+    return src.fail(message, "env", said)
 
 
 def _expression_fields(
@@ -476,13 +485,13 @@ def _presets(src: _Source, table: dict[str, Any], base: Any) -> dict[str, PPOPre
 
 def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
     """Make the env, check helper names against the model, and read fields for two steps."""
-    import gymnasium as gym
-
     from rewardsmith.envs.wrapper import TaskWrapper
 
-    env = TaskWrapper(
-        gym.make(spec.env_id, **dict(spec.env_kwargs)), spec, spec.fitness[0], "sparse"
-    )
+    try:
+        made = make_env(spec.env_id, spec.env_kwargs)
+    except UserError as exc:
+        raise _env_error(src, data["task"], spec.env_id, exc) from None
+    env = TaskWrapper(made, spec, spec.fitness[0], "sparse")
     try:
         model = getattr(env.unwrapped, "model", None)
         exprs = [str(entry["expr"]) for entry in data.get("fields") or []]

@@ -16,6 +16,7 @@ from rewardsmith.envs.registry import (
 from rewardsmith.envs.taskfile import load_task_file, load_task_text
 from rewardsmith.envs.wrapper import make_task_env
 from rewardsmith.errors import UserError
+from tests.helpers import run_cli
 
 GOOD = """\
 [task]
@@ -157,6 +158,33 @@ def test_any_gymnasium_env_gets_a_generic_task_with_its_source():
     source = env_source(spec)
     assert "def step(self, a)" in source and "#" not in source.split("\n", 1)[1]
     assert '"""' not in source
+
+
+def test_an_env_that_cannot_be_made_here_is_one_line_with_the_fix(tmp_path):
+    import importlib.util
+
+    with pytest.raises(UserError) as err:
+        get_task("Hopper-v3")  # registered by gymnasium, needs mujoco-py
+    message = str(err.value)
+    assert message.startswith("env 'Hopper-v3' cannot be made here: The mujoco v2 and v3")
+    assert message.endswith("; use Hopper-v5") and "\n" not in message
+    if importlib.util.find_spec("jax") is None:
+        with pytest.raises(UserError, match=r"install the package that provides 'jax'$"):
+            get_task("phys2d/CartPole-v1")
+    kwargs = 'description = "Flip over backwards."\nenv_kwargs = {wobble = 1}\n'
+    text = GOOD.replace('description = "Flip over backwards."\n', kwargs)
+    assert text != GOOD
+    for name, body in (("adapted.toml", text), ("plain.toml", text.replace("adapter", "#"))):
+        with pytest.raises(UserError) as err:
+            load_task_text(body.replace("CheetahPitchTest", f"Kwargs{len(name)}Test"), name)
+        message = str(err.value)
+        line = body.splitlines().index("env_kwargs = {wobble = 1}") + 1
+        assert message.startswith(f"{name} line {line}: env 'HalfCheetah-v5' cannot be made here")
+        assert "unexpected keyword argument 'wobble'" in message
+        assert message.endswith("; remove or rename that keyword in env_kwargs")
+    result = run_cli(["tasks", "--describe", "Hopper-v3"], cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "use Hopper-v5" in result.stderr
 
 
 def test_ends_early_is_inherited_declared_and_checked_on_a_rollout():
