@@ -238,6 +238,19 @@ def check_observation_space(space: Any) -> None:
         ) from None
 
 
+def check_action_space(space: Any) -> None:
+    """Raise :class:`UserError` unless PPO can act in ``space``."""
+    import gymnasium as gym
+
+    acts = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+    if not isinstance(space, acts):
+        raise UserError(
+            f"action space {space} is not supported: PPO acts in Box, Discrete, MultiDiscrete "
+            "and MultiBinary spaces; wrap the env so that it takes one of them (e.g. an entry "
+            "point that returns the wrapped env)"
+        )
+
+
 def observation_layout(
     space: Any, obs_names: Sequence[str] | Mapping[str, str] | None = None
 ) -> tuple[tuple[FieldSlot, ...], list[str]]:
@@ -324,6 +337,7 @@ def generic_task(
     try:
         try:
             layout, meanings = observation_layout(env.observation_space, obs_names)
+            check_action_space(env.action_space)
         except UserError as exc:
             raise UserError(f"env {env_id!r}: {exc}") from None
         action_meaning = describe_action_space(env.action_space)

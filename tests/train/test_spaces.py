@@ -155,10 +155,15 @@ import numpy as np
 class Trail(gym.Env):
     observation_space = gym.spaces.Sequence(gym.spaces.Box(-1.0, 1.0, (2,)))
     action_space = gym.spaces.Discrete(2)
+
+
+class Arms(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,))
+    action_space = gym.spaces.Dict({"left": gym.spaces.Discrete(2), "up": gym.spaces.Discrete(2)})
 """
 
 
-def test_a_task_file_on_an_env_with_no_fixed_size_observation_names_the_line(
+def test_a_task_file_on_an_env_ppo_cannot_observe_or_act_in_names_the_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rewardsmith.envs.taskfile import load_task_text
@@ -174,6 +179,11 @@ def test_a_task_file_on_an_env_with_no_fixed_size_observation_names_the_line(
     message = str(err.value)
     assert message.startswith("trail.toml line 3: env 'umod_trail:Trail': observation space")
     assert "is not supported" in message and "\n" not in message
+    with pytest.raises(UserError) as err:
+        load_task_text(text.replace("Trail", "Arms"), "arms.toml")
+    message = str(err.value)
+    assert message.startswith("arms.toml line 3: env 'umod_trail:Arms': action space Dict(")
+    assert "PPO acts in Box, Discrete, MultiDiscrete and MultiBinary spaces" in message
 
 
 def _train(task_id: str, reward: str, keep: Path, spec_fields: dict) -> dict:
