@@ -187,9 +187,11 @@ def test_a_task_file_on_an_env_ppo_cannot_observe_or_act_in_names_the_line(
 
 
 def _train(task_id: str, reward: str, keep: Path, spec_fields: dict) -> dict:
+    """A 4096-step training of ``reward`` (a source, or ``"native"``), its files in ``keep``."""
+    mode = {"mode": "native"} if reward == "native" else {"mode": "candidate", "source": reward}
     job = {
         "kind": "train", "task": task_id, **spec_fields, "budget": "4096", "seed": 0,
-        "reward": {"mode": "candidate", "source": reward}, "save_policy": True,
+        "reward": mode, "save_policy": True,
     }  # fmt: skip
     outcome = run_job(job, Limits.for_training(120), keep_dir=keep)
     assert outcome.ok, (outcome.error, outcome.stderr_tail)
@@ -237,10 +239,7 @@ def test_tuple_dict_and_nested_observations_train_and_render(
 
     eye = get_task("umod_spaces:EyeWalk-v0")
     keep = tmp_path / "eye"
-    native = {"kind": "train", "task": eye.id, **task_job_fields(eye), "budget": "4096",
-              "seed": 0, "reward": {"mode": "native"}, "save_policy": True}  # fmt: skip
-    outcome = run_job(native, Limits.for_training(120), keep_dir=keep)
-    assert outcome.ok, (outcome.error, outcome.stderr_tail)
+    _train(eye.id, "native", keep, task_job_fields(eye))
     policy = PPO.load(keep / "policy.zip", device="cpu").policy
     assert type(policy).__name__ == "ActorCriticCnnPolicy"
     with (keep / "vecnormalize.pkl").open("rb") as file:
