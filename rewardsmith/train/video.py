@@ -96,6 +96,15 @@ def _make_env(spec: Any, width: int, height: int, render: bool = True) -> Any:
     return policy_env(gym.make(spec.env_id, render_mode="rgb_array", **kwargs))
 
 
+def _render_modes(spec: Any) -> list[str]:
+    """The render modes the task's env declares (its class's ``metadata``)."""
+    env = _make_env(spec, 0, 0, render=False)
+    try:
+        return list(env.metadata.get("render_modes") or [])
+    finally:
+        env.close()
+
+
 def _batch_of_one(obs: Any) -> Any:
     """One observation as a batch of one; a ``Dict`` observation entry by entry."""
     if isinstance(obs, dict):
@@ -263,6 +272,13 @@ def run_render(job: dict[str, Any]) -> dict[str, Any]:
             raise render_failure(spec.id, exc) from exc
     if not Path("policy.zip").exists():
         return {"error": "no policy.zip to record: the candidate's training saved no policy"}
+    modes = _render_modes(spec)
+    if "rgb_array" not in modes:
+        return {
+            "error": f"cannot record {spec.id}: its env draws no frames (render_modes "
+            f"{modes}); a video needs an env whose metadata lists 'rgb_array' and whose "
+            "render() returns an image"
+        }
     frames, fps, episodes, returns = record(job)
     check_not_blank(frames, backend)
     write_video(frames, Path(VIDEO_FILE), fps)

@@ -135,6 +135,44 @@ def test_a_render_job_records_a_policy_in_its_own_sandboxed_process(
         assert result["gl"] == os.environ.get("MUJOCO_GL", "egl")
 
 
+PLAIN = """\
+import gymnasium as gym
+import numpy as np
+
+
+class Plain(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+
+gym.register("Plain-v0", entry_point="umod_plain:Plain", max_episode_steps=10)
+"""
+
+
+def test_a_render_job_for_an_env_that_draws_nothing_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rewardsmith.envs.registry import get_task, task_job_fields
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "umod_plain.py").write_text(PLAIN)
+    (tmp_path / "policy").mkdir()
+    inputs = _policy("umod_plain:Plain-v0", tmp_path / "policy")
+    job = {"kind": "render", "task": "umod_plain:Plain-v0"}
+    job.update(task_job_fields(get_task("umod_plain:Plain-v0")))
+    outcome = run_job(job, Limits.for_training(60), None, inputs)
+    assert not outcome.ok
+    assert outcome.error.startswith("cannot record umod_plain:Plain-v0: its env draws no frames")
+    assert "'rgb_array'" in outcome.error and "Traceback" not in outcome.error
+
+
 def test_a_render_job_without_a_policy_says_so(tmp_path: Path) -> None:
     outcome = run_job({"kind": "render", "task": "CartPole-v1"}, Limits.for_training(60))
     assert not outcome.ok
