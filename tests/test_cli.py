@@ -83,6 +83,23 @@ def test_check_good_bad_and_not_a_reward_file(tmp_path: Path) -> None:
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
 
 
+METHODS = """
+import numpy as np
+
+def compute_reward(x_velocity, action):
+    cost = 0.1 * np.square(np.asarray(action)).sum(axis=1)
+    return x_velocity - cost, {"run": x_velocity, "cost": -cost}
+"""
+
+
+def test_check_passes_a_reward_that_calls_array_methods(tmp_path: Path) -> None:
+    # ``a.sum(axis=1)`` is how most people write an action cost; the critic refused it.
+    (tmp_path / "methods.py").write_text(METHODS)
+    result = run_cli(["check", "--env", "HalfCheetah-v5", "methods.py"], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" in result.stdout
+
+
 def test_doctor_reports_the_sandbox_layers(tmp_path: Path) -> None:
     result = run_cli(["doctor"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -64,6 +64,34 @@ def _restricted_import(
     return builtins.__import__(name, None, None, fromlist, 0)
 
 
+_numpy_primed = False
+
+
+def prime_numpy() -> None:
+    """Let numpy import the Python halves of its array methods now, from trusted code.
+
+    ``x.sum()``, ``x.mean()``, ``x.clip()``, ``str(x)`` and their kin import a helper
+    module (``numpy._core._methods``, ``numpy._core.arrayprint``) on their first call in a
+    process, through the ``__import__`` of the calling frame. Called first from reward code,
+    that is :func:`_restricted_import`, which refuses them, so the critic rejected rewards
+    that training (where SB3 had called them already) ran. Calling each once here fills
+    numpy's cache; the guard stays as strict as it was.
+    """
+    global _numpy_primed
+    if _numpy_primed:
+        return
+    import numpy as np
+
+    x = np.ones((2, 2))
+    for method in ("all", "any", "max", "min", "mean", "prod", "std", "sum", "var", "argsort"):
+        getattr(x, method)(axis=1)
+    x.clip(0.0, 1.0)
+    x.copy().sort(axis=1)
+    x.view(np.float64)
+    str(x), repr(x), str(x[0, 0]), repr(x[0, 0])
+    _numpy_primed = True
+
+
 def safe_builtins() -> dict[str, Any]:
     """Return a fresh builtins mapping for reward code (``print`` is a no-op)."""
     table: dict[str, Any] = {
@@ -93,6 +121,7 @@ def load_reward(source: str, name: str = "compute_reward") -> Callable[..., Any]
         Exception: Whatever the module's top-level code raises (e.g. ``ImportError``).
 
     """
+    prime_numpy()
     code = compile(source, REWARD_FILENAME, "exec")
     # A plain dict: CPython's import machinery requires one. Code that edits it can only
     # add objects it already holds.

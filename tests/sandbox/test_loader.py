@@ -69,3 +69,41 @@ def test_tracebacks_point_into_the_reward_code() -> None:
         fn(1.0)
     frames = [f for f in traceback.extract_tb(info.value.__traceback__)]
     assert (frames[-1].filename, frames[-1].lineno) == (REWARD_FILENAME, 3)
+
+
+ARRAY_METHODS = """
+import numpy as np
+
+def compute_reward(x, action):
+    y = x.clip(0.0, 5.0)
+    total = x.sum(axis=1) + x.mean(axis=1) - x.std(axis=1) + x.max(axis=1) - x.min(axis=1)
+    total = total + x.prod(axis=1) * 0.0 + x.var(axis=1) + y.any(axis=1) + y.all(axis=1)
+    return total, {"shown": len(str(x)) + len(str(x[0, 0]))}
+"""
+
+
+def test_array_methods_work_in_a_fresh_process_where_reward_code_calls_them_first() -> None:
+    """``x.sum()`` and its kin import a numpy helper on first use through the caller's
+    ``__import__``; the critic's process calls them from reward code first, where the
+    guard refused them (training worked: SB3 had called them already)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    code = (
+        "import json, numpy as np\n"
+        "from rewardsmith.sandbox.loader import load_reward\n"
+        f"fn = load_reward({ARRAY_METHODS!r})\n"
+        "reward, parts = fn(np.arange(6.0).reshape(2, 3), None)\n"
+        "print(json.dumps([float(r) for r in reward]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    x = np.arange(6.0).reshape(2, 3)
+    expected = x.sum(1) + x.mean(1) - x.std(1) + x.max(1) - x.min(1) + x.var(1)
+    expected += [1, 2]  # any() in both rows, all() only in the row without a 0
+    assert json.loads(done.stdout) == pytest.approx(list(expected))
