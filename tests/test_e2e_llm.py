@@ -153,3 +153,37 @@ def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
     assert any("LLM review" in p for p in slots[0]["critic"]["problems"])
     usage = json.loads((run / "run.json").read_text())["usage"]
     assert usage["prompt_tokens"] > 0 and usage["requests"] == 4  # 2 designs + 2 reviews
+
+
+BLACKJACK = """
+import numpy as np
+
+def compute_reward(obs_0, prev_obs_0, action):
+    # Blackjack's observation is a tuple; obs_0 is the player's sum.
+    closer = -np.abs(np.stack([obs_0, prev_obs_0], axis=1) - 21.0).min(axis=1) / 21.0
+    return closer, {"closer": closer}
+"""
+
+
+def test_llm_path_on_an_env_without_an_adapter_whose_observation_is_a_tuple(
+    tmp_path: Path,
+) -> None:
+    """The prompt shows the env's own code and its tuple's elements as fields; the reward
+    the model writes over them (with array methods) passes the critic and trains."""
+    script = [fenced_answer(BLACKJACK), fenced_answer(BLACKJACK.replace("21.0", "20.0"))]
+    with ScriptedLLMServer(script) as server:
+        result = run_cli(
+            ["synthesize", "--env", "Blackjack-v1", "--task", "get close to 21",
+             "--model", "openai/my-model", "--api-base", server.url, "--iterations", "1",
+             "--samples", "2", "--budget", "4096", "--eval-seeds", "0", "--out", "runs"],
+            cwd=tmp_path,
+            env={"OPENAI_API_KEY": "sk-test-dummy"},
+        )  # fmt: skip
+        requests = list(server.requests)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    prompt = requests[0]["messages"][1]["content"]
+    assert "obs_0" in prompt and "Discrete(32)" in prompt  # the tuple's elements, named
+    assert "def step(self, action)" in prompt  # the env's own source
+    slots = json.loads((only_run(tmp_path / "runs") / "iter_00" / "candidates.json").read_text())
+    assert [s["critic"]["passed"] for s in slots] == [True, True], slots
+    assert (only_run(tmp_path / "runs") / "best" / "reward.py").is_file()
