@@ -380,3 +380,36 @@ print(json.dumps({"training": {k: TRAINING[k] for k in ("flatten_observation", "
     assert got["training"] == {"flatten_observation": True, "policy": "MlpPolicy"}
     assert got["obs"] == [45]  # one-hot 32 + 11 + 2
     assert all(4 <= p <= 31 for p in got["player"])
+
+
+def test_an_exported_expression_field_may_call_array_methods(tmp_path: Path) -> None:
+    """``obs[:2].sum()`` in a task file's field works in the exported module too, in a
+    fresh interpreter where nothing has called the method yet."""
+    from tests.envs.test_envs_taskfile import METHODS_TASK
+
+    task_file = tmp_path / "methods.toml"
+    task_file.write_text(METHODS_TASK)
+    run = tmp_path / "runs" / "m1"
+    (run / "best").mkdir(parents=True)
+    (run / "task.toml").write_text(METHODS_TASK)
+    (run / "run.json").write_text(
+        json.dumps({"config": {"task_file": str(task_file), "budget": "smoke"},
+                    "task": "PendulumMethodsTest"})
+    )  # fmt: skip
+    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
+    (run / "best" / "reward.py").write_text(
+        "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
+        "    return trig_total, {'trig': trig_total}\n"
+    )
+    out = tmp_path / "methods_reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    code = """
+import json, gymnasium as gym
+from methods_reward import ENV_ID, ENV_KWARGS, SynthesizedReward
+env = SynthesizedReward(gym.make(ENV_ID, **ENV_KWARGS))
+obs, info = env.reset(seed=0)
+print(json.dumps({"field": info["fields"]["trig_total"], "sum": float(obs[:2].sum())}))
+"""
+    got = _outside(code, tmp_path)
+    assert got["field"] == pytest.approx(got["sum"])

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from rewardsmith.sandbox.loader import prime_numpy
+
 FIELD_NAMES = frozenset({"obs", "info", "action", "env", "data", "model"})
 #: Helper name -> (MuJoCo object kind, what it returns).
 HELPERS = {
@@ -56,6 +58,9 @@ def compile_expr(source: str, allowed: Iterable[str]) -> CodeType:
             raise ExprError(
                 f"unknown name {node.id!r} in {source.strip()!r}; available: {available}"
             )
+    # Array methods in an expression (``obs[:3].sum()``) import numpy helpers on first use
+    # through these builtins, which have no ``__import__``: numpy gets them now instead.
+    prime_numpy()
     return compile(tree, "<task file>", "eval")
 
 

@@ -137,8 +137,11 @@ def _visit_globals(fn: types.FunctionType, closure: _Closure) -> None:
 #: ``rewardsmith.envs.taskfile.ExprExtractor``: the names come from a copy of its
 #: ``step_names``, the builtins are ``taskexpr``'s (functions cannot be copied as data).
 _EXPRESSION_READER = """
+# ``__import__`` is not for the expressions (they were checked to name none of these) but
+# for numpy, which imports the helpers of array methods such as ``obs[:3].sum()`` on first
+# use through the builtins of the code that calls them.
 EXPR_BUILTINS = {{"abs": abs, "min": min, "max": max, "float": float, "int": int, "len": len,
-                 "sum": sum}}
+                 "sum": sum, "__import__": __import__}}
 FIELD_EXPRESSIONS = {exprs!r}
 
 

@@ -187,6 +187,33 @@ def test_an_env_that_cannot_be_made_here_is_one_line_with_the_fix(tmp_path):
     assert "use Hopper-v5" in result.stderr
 
 
+METHODS_TASK = """\
+[task]
+id = "PendulumMethodsTest"
+env = "Pendulum-v1"
+obs_names = ["c", "s", "w"]
+
+[[fields]]
+name = "trig_total"
+expr = "obs[:2].sum()"
+
+[fitness]
+expr = "abs(obs).max() - obs.mean()"
+aggregate = "mean"
+success_threshold = 1
+"""
+
+
+def test_expressions_may_call_array_methods_in_a_fresh_process(tmp_path):
+    # ``obs[:2].sum()`` made numpy import a helper through the expression's builtins, which
+    # have no ``__import__``: "KeyError: '__import__'" in any process that had not yet
+    # called the method elsewhere (the CLI's, a worker's).
+    (tmp_path / "methods.toml").write_text(METHODS_TASK)
+    result = run_cli(["tasks", "--task-file", "methods.toml"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "trig_total" in result.stdout
+
+
 def test_ends_early_is_inherited_declared_and_checked_on_a_rollout():
     spec = load_task_text(GOOD.replace("CheetahPitchTest", "CheetahEndsTest"), "ends.toml")
     assert spec.ends_early is False  # HalfCheetah's episodes all last 1000 steps
