@@ -159,6 +159,8 @@ class SynthConfig:
                     f"{MAX_DESCRIPTION_CHARS} (describe the behaviour, not the code)"
                 )
         _check_range("--iterations", self.iterations, 1, 100)
+        # Every other seed is derived from this one by numpy's SeedSequence: 0 to 2**32 - 1.
+        _check_range("--seed", self.seed, 0, 2**32 - 1)
         if self.samples is not None:
             _check_range("--samples", self.samples, 1, 64)
         _check_range("--eval-seeds", self.eval_seeds, 0, 20)

@@ -134,6 +134,20 @@ def test_iterations_out_of_range(tmp_path: Path, value: str) -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["-1", str(2**32)])
+def test_seed_out_of_range(tmp_path: Path, value: str) -> None:
+    # numpy's SeedSequence refused a negative root seed with a traceback.
+    _refused(
+        tmp_path, [*SYNTH, "--seed", value], f"--seed must be between 0 and 4294967295, got {value}"
+    )
+
+
+def test_check_with_a_negative_seed(tmp_path: Path) -> None:
+    (tmp_path / "r.py").write_text("def compute_reward(pole_angle):\n    return pole_angle, {}\n")
+    args = ["check", "--env", "CartPole-v1", "--seed", "-3", "r.py"]
+    _refused(tmp_path, args, "--seed must be between 0 and 2147483647, got -3")
+
+
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_samples_out_of_range(tmp_path: Path, value: str) -> None:
     _refused(

@@ -53,6 +53,8 @@ def check(
     from rewardsmith.train.jobs import run_job
 
     try:
+        if not 0 <= seed < 2**31:  # gymnasium's reset seeds
+            raise UserError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
         spec = resolve_task(env, task_file)
         source = _read_reward_file(reward_file)
     except UserError as exc:
