@@ -483,6 +483,38 @@ def test_sigkill_during_training_and_final_evaluation_resumes_exactly(tmp_path: 
     _no_temp_files(run)
 
 
+@pytest.mark.slow
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """``timeout``, ``kill`` and batch schedulers send SIGTERM: Ray's driver answered it
+    with a C++ stack dump; now the run is marked interrupted and says how to resume."""
+    args = ["synthesize", "--env", "CartPole-v1", "--budget", "2000", "--search", "full"]
+    args += ["--samples", "2", "--iterations", "2", "--workers", "1", "--out", "runs"]
+    err = tmp_path / "stderr.txt"
+    with err.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rewardsmith.cli", *args],
+            cwd=tmp_path,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            first = "*/iter_00/cand_00/fitness.json"
+            _wait_for(
+                lambda: next(iter((tmp_path / "runs").glob(first)), None),
+                "the first candidate's training",
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=120)
+    text = err.read_text()
+    assert code == 130, text[-3000:]
+    assert "SIGTERM received" not in text and "logging.cc" not in text, text[-3000:]
+    run = only_run(tmp_path / "runs")
+    assert "interrupted; continue with: rewardsmith resume" in " ".join(text.split())
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+
+
 # The output folder ------------------------------------------------------------------------
 
 

@@ -11,7 +11,9 @@ import contextlib
 import io
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -456,6 +458,7 @@ def main() -> None:
 
     # typer vendors click in some versions: take its exception classes from where they live.
     click_errors = importlib.import_module(typer.BadParameter.__module__)
+    previous = _sigterm_as_interrupt()
     try:
         code = app(standalone_mode=False)
     except UserError as exc:  # raised outside a command's own handling
@@ -472,7 +475,25 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted", highlight=False)
         sys.exit(130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt() -> Any:
+    """End on SIGTERM (``timeout``, ``kill``, a batch scheduler) as on Ctrl-C.
+
+    A run is then marked interrupted and the resume command printed, where Ray's driver
+    would dump a stack. Returns the handler it replaced (``None`` off the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _fail_main(message: str) -> NoReturn:

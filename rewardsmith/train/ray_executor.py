@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import uuid
@@ -82,6 +83,25 @@ def _describe_ray_error(exc: BaseException) -> str:
     return f"{name}: {text[:300]}"
 
 
+@contextlib.contextmanager
+def _host_sigterm_handler_kept() -> Iterator[None]:
+    """Put the application's own SIGTERM handler back after ``ray.init``, which replaces it.
+
+    Ray's driver answers SIGTERM with a stack dump and an exit; an application that set a
+    handler (the CLI: mark the run interrupted, print how to resume) keeps it. Where none
+    was set, Ray's stays: its exit shuts the local cluster down.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread; ray.init sets none here
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
+
+
 class RayExecutor:
     """Run jobs as Ray tasks with ``num_cpus=1`` each.
 
@@ -123,7 +143,10 @@ class RayExecutor:
             if ray.is_initialized():
                 logger.info("using the Ray session already running in this process")
             elif self.address:
-                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
+                with _host_sigterm_handler_kept():
+                    ray.init(
+                        address=self.address, log_to_driver=False, logging_level=logging.WARNING
+                    )
                 self._owns_ray = True
                 if self.workers:
                     self._slots = threading.BoundedSemaphore(self.workers)
@@ -132,13 +155,14 @@ class RayExecutor:
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 self._temp_dir = Path(tempfile.mkdtemp(prefix="rs-ray-"))
-                ray.init(
-                    num_cpus=self.workers or default_workers(),
-                    include_dashboard=False,
-                    _temp_dir=str(self._temp_dir),
-                    log_to_driver=False,
-                    logging_level=logging.WARNING,
-                )
+                with _host_sigterm_handler_kept():
+                    ray.init(
+                        num_cpus=self.workers or default_workers(),
+                        include_dashboard=False,
+                        _temp_dir=str(self._temp_dir),
+                        log_to_driver=False,
+                        logging_level=logging.WARNING,
+                    )
                 self._owns_ray = True
             self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_job)
             self._queue = Queue(actor_options={"num_cpus": 0})
