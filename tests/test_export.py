@@ -372,12 +372,13 @@ model = PPO(TRAINING["policy"], venv, n_steps=32, batch_size=32, device="cpu", s
 model.learn(64)
 venv.reset()
 _, reward, _, infos = venv.step([venv.action_space.sample() for _ in range(2)])
-print(json.dumps({"training": {k: TRAINING[k] for k in ("flatten_observation", "policy")},
+print(json.dumps({"training": {k: TRAINING[k] for k in ("observation_view", "policy")},
                   "obs": list(venv.observation_space.shape),
                   "player": [i["fields"]["obs_0"] for i in infos]}))
 """
     got = _outside(code, tmp_path)
-    assert got["training"] == {"flatten_observation": True, "policy": "MlpPolicy"}
+    view = {"drop": [], "cast": [], "flatten": True}
+    assert got["training"] == {"observation_view": view, "policy": "MlpPolicy"}
     assert got["obs"] == [45]  # one-hot 32 + 11 + 2
     assert all(4 <= p <= 31 for p in got["player"])
 

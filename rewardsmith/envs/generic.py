@@ -219,17 +219,28 @@ def _entry_slot(name: str, where: Any, sub: Any) -> FieldSlot:
     return (name, where, () if shape in ((), (1,)) else shape, None)
 
 
-def check_observation_space(space: Any) -> None:
-    """Raise :class:`UserError` unless fields can be read from ``space`` and PPO can take it.
-
-    Box, Discrete, MultiBinary, MultiDiscrete, and Dict/Tuple of those (nested or not) are
-    fine; Text, Graph and Sequence spaces have no fixed size to read or to train on.
-    """
+def has_fixed_size(space: Any) -> bool:
+    """Whether observations of ``space`` flatten to a vector of one size (Text does not)."""
     import gymnasium as gym
 
     try:
         gym.spaces.flatdim(space)
     except (NotImplementedError, ValueError, TypeError):
+        return False
+    return True
+
+
+def check_observation_space(space: Any) -> None:
+    """Raise :class:`UserError` unless fields can be read from ``space`` and PPO can take it.
+
+    Box, Discrete, MultiBinary, MultiDiscrete, and Dict/Tuple of those (nested or not) are
+    fine, and so is a Dict with some entries of no fixed size (they are left out); Text,
+    Graph and Sequence spaces alone have nothing of a fixed size to read or to train on.
+    """
+    import gymnasium as gym
+
+    entries = space.spaces.values() if isinstance(space, gym.spaces.Dict) else [space]
+    if not any(has_fixed_size(entry) for entry in entries):
         raise UserError(
             f"observation space {space} is not supported: rewardsmith reads fields from Box, "
             "Discrete, MultiBinary, MultiDiscrete and Dict/Tuple observations of those; "
@@ -277,6 +288,9 @@ def observation_layout(
 
     if isinstance(space, gym.spaces.Dict):
         for key, sub in space.spaces.items():
+            if not has_fixed_size(sub):  # MiniGrid's mission text: nothing to compute with
+                logger.info("observation entry %r (%s) has no fixed size: left out", key, sub)
+                continue
             layout.append(_entry_slot(_identifier(key), key, sub))
             meanings.append(f"Observation entry {key!r} ({space_text(sub)}).")
     elif isinstance(space, gym.spaces.Tuple):

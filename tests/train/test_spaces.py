@@ -18,10 +18,11 @@ from rewardsmith.errors import UserError
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.jobs import run_job
 from rewardsmith.train.spaces import (
-    needs_flattening,
     normalisation_kwargs,
+    policy_env,
     policy_name,
     policy_setup,
+    policy_view,
 )
 
 # A walker to x = 1 whose observation is a dict: flat (vectors and a phase counter), or
@@ -85,7 +86,33 @@ class EyeWalk(DictWalk):
         return image
 
 
+class Mission(gym.Space):
+    # Like MiniGrid's MissionSpace: a sentence, which gymnasium cannot flatten.
+    def sample(self, mask=None, probability=None):
+        return "walk to the right"
+
+    def contains(self, x):
+        return isinstance(x, str)
+
+
+class GridWalk(DictWalk):
+    # MiniGrid's observation: a direction, a 7x7 view and a mission.
+    def __init__(self, render_mode=None):
+        super().__init__(render_mode)
+        self.observation_space = gym.spaces.Dict({
+            "direction": gym.spaces.Discrete(4),
+            "image": gym.spaces.Box(0, 255, (7, 7, 3), dtype=np.uint8),
+            "mission": Mission(),
+        })
+
+    def _obs(self, v):
+        image = np.zeros((7, 7, 3), dtype=np.uint8)
+        image[:, : int(np.clip(3 + 3 * self.x, 0, 7))] = 255
+        return {"direction": int(v > 0), "image": image, "mission": "walk to the right"}
+
+
 gym.register("DictWalk-v0", entry_point="umod_spaces:DictWalk", max_episode_steps=40)
+gym.register("GridWalk-v0", entry_point="umod_spaces:GridWalk", max_episode_steps=40)
 gym.register("EyeWalk-v0", entry_point="umod_spaces:EyeWalk", max_episode_steps=40)
 gym.register("NestedWalk-v0", entry_point="umod_spaces:NestedWalk", max_episode_steps=40)
 """
@@ -98,9 +125,18 @@ def test_the_policy_and_the_normalisation_follow_the_observation_space() -> None
     mixed = gym.spaces.Dict({"v": BOX, "phase": gym.spaces.Discrete(3), "camera": IMAGE})
     nested = gym.spaces.Dict({"body": gym.spaces.Dict({"v": BOX}), "phase": gym.spaces.Discrete(2)})
     blackjack = gym.spaces.Tuple((gym.spaces.Discrete(32), gym.spaces.Discrete(11)))
-    assert [needs_flattening(s) for s in (BOX, IMAGE, mixed, nested, blackjack)] == [
+    assert [policy_view(s)["flatten"] for s in (BOX, IMAGE, mixed, nested, blackjack)] == [
         False, False, False, True, True,
     ]  # fmt: skip
+    # MiniGrid's: a mission (no fixed size) and a view too small for SB3's CNN.
+    grid = gym.spaces.Dict(
+        {"direction": gym.spaces.Discrete(4), "mission": gym.spaces.Sequence(BOX),
+         "image": gym.spaces.Box(0, 255, (7, 7, 3), dtype=np.uint8)}
+    )  # fmt: skip
+    assert policy_view(grid) == {"drop": ["mission"], "cast": ["image"], "flatten": False}
+    small = gym.spaces.Box(0, 255, (3, 16, 16), dtype=np.uint8)
+    assert policy_view(small) == {"drop": [], "cast": ["*"], "flatten": False}
+    assert policy_view(IMAGE)["cast"] == []  # 48 pixels a side: the CNN takes it
     assert policy_name(BOX) == "MlpPolicy" and policy_name(gym.spaces.Discrete(4)) == "MlpPolicy"
     assert policy_name(IMAGE) == "CnnPolicy" and policy_name(mixed) == "MultiInputPolicy"
     # Only vectors are normalised: integers are one-hot for SB3, images scaled by the CNN.
@@ -112,7 +148,8 @@ def test_the_policy_and_the_normalisation_follow_the_observation_space() -> None
     assert normalisation_kwargs(integers) == {"norm_obs": False, "norm_obs_keys": None}
     setup = policy_setup(get_task("Blackjack-v1"))
     assert setup == {
-        "flatten_observation": True, "policy": "MlpPolicy", "vecnormalize": {"norm_obs": True}
+        "observation_view": {"drop": [], "cast": [], "flatten": True},
+        "policy": "MlpPolicy", "vecnormalize": {"norm_obs": True},
     }  # fmt: skip
 
 
@@ -244,6 +281,25 @@ def test_tuple_dict_and_nested_observations_train_and_render(
     assert type(policy).__name__ == "ActorCriticCnnPolicy"
     with (keep / "vecnormalize.pkl").open("rb") as file:
         assert pickle.load(file).norm_obs is False  # the CNN scales pixels; rewards still are
+
+    grid = get_task("umod_spaces:GridWalk-v0")
+    assert [(f.name, f.shape) for f in grid.fields] == [  # the mission text is left out
+        ("direction", ()), ("image", (7, 7, 3)), ("time", ()),
+    ]  # fmt: skip
+    env = policy_env(gym.make(grid.env_id))
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"direction", "image"} and obs["image"].dtype == np.float32
+    env.close()
+    seeing = (
+        "import numpy as np\n\ndef compute_reward(image, action):\n"
+        "    lit = image.reshape(len(image), -1).mean(axis=1) / 255.0\n"
+        "    return lit, {'lit': lit}\n"
+    )
+    keep = tmp_path / "grid"
+    _train(grid.id, seeing, keep, task_job_fields(grid))
+    policy = PPO.load(keep / "policy.zip", device="cpu").policy
+    assert type(policy).__name__ == "MultiInputActorCriticPolicy"
+    assert type(policy.features_extractor.extractors["image"]).__name__ == "Flatten"
 
     nested = get_task("umod_spaces:NestedWalk-v0")
     assert [(f.name, f.shape) for f in nested.fields] == [
