@@ -95,6 +95,7 @@ class _Checkpoints:
         self.target = preset.total_timesteps if target is None else target
         self.at = [every * (k + 1) for k in range(preset.checkpoints)]
         self.at = [a for a in self.at if start < a < self.target] + [self.target]
+        self._next = 0  # the first checkpoint in ``at`` not yet passed
         self.stop_at = stop_at
         self.reached = False
         self.rows: list[dict[str, float]] = []
@@ -125,7 +126,14 @@ class _Checkpoints:
         return dict(sorted(means.items()))
 
     def due(self, steps: int) -> bool:
-        return len(self.rows) < len(self.at) and steps >= self.at[len(self.rows)]
+        """Whether ``steps`` passed a checkpoint not yet measured (and mark those passed).
+
+        Several passed in one rollout are one measurement: the policy is the same.
+        """
+        passed = self._next
+        while self._next < len(self.at) and steps >= self.at[self._next]:
+            self._next += 1
+        return self._next > passed
 
     def run(self, model: Any, steps: int) -> None:
         # An image or integer observation is not normalised: it has no statistics to copy.
@@ -243,21 +251,25 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
     )
 
     class _Hook(BaseCallback):
+        # A checkpoint is measured when the next rollout starts, after PPO's update on the
+        # rollout it fell in: measured during that rollout, the last one's fitness was of
+        # a policy one update short of the one saved, recorded and exported.
+        def _on_rollout_start(self) -> None:
+            if checkpoints.due(self.num_timesteps):
+                checkpoints.run(self.model, self.num_timesteps)
+
         def _on_rollout_end(self) -> None:
             checkpoints.rollout_end(self.num_timesteps)
 
         def _on_step(self) -> bool:
-            if checkpoints.due(self.num_timesteps):
-                checkpoints.run(self.model, self.num_timesteps)
             return not checkpoints.reached
 
     if target > start:
         model.learn(
             total_timesteps=target - start, callback=_Hook(), reset_num_timesteps=not resume
         )
-    if not checkpoints.rows or (
-        not checkpoints.reached and len(checkpoints.rows) < len(checkpoints.at)
-    ):
+    # The last checkpoint falls in the last rollout, whose update ends learn().
+    if (not checkpoints.reached and checkpoints.due(model.num_timesteps)) or not checkpoints.rows:
         checkpoints.run(model, model.num_timesteps)
 
     files = ["metrics.csv"]

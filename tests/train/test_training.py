@@ -61,6 +61,32 @@ def test_candidate_training_writes_traces_and_files(tmp_path: Path) -> None:
     assert {"steps", "fitness", "return", "native_return", "component/upright"} <= set(rows[0])
 
 
+def test_the_reported_fitness_is_the_saved_policys(tmp_path: Path) -> None:
+    """The last checkpoint is measured after PPO's last update: the policy that is saved,
+    recorded and exported, not the one an update earlier."""
+    from stable_baselines3 import PPO
+
+    from rewardsmith.train.evaluate import evaluate_policy
+    from rewardsmith.train.ppo import EVAL_SEED_OFFSET
+    from rewardsmith.train.vec import make_vec_env
+
+    outcome = run_job(
+        _job({"mode": "native"}, steps=2560, seed=5), Limits.for_training(60), keep_dir=tmp_path
+    )
+    assert outcome.ok, outcome.error + outcome.stderr_tail
+    result = outcome.result
+    spec = get_task("CartPole-v1")
+    preset = spec.preset(2560)
+    rollout = preset.n_envs * preset.ppo["n_steps"]
+    assert result["steps_trace"][-1] == 2560 and 2560 % rollout == 0
+    venv = make_vec_env(
+        spec, None, min(preset.eval_episodes, preset.n_envs), 5 + EVAL_SEED_OFFSET, "native"
+    )
+    model = PPO.load(tmp_path / "policy.zip", device="cpu")
+    again = evaluate_policy(model, venv, preset.eval_episodes, 5 + EVAL_SEED_OFFSET)
+    assert again.fitness == result["fitness_episodes"]
+
+
 def test_same_seed_same_result_and_native_sparse_modes(tmp_path: Path) -> None:
     a = run_job(_job({"mode": "native"}, seed=3), Limits.for_training(60))
     b = run_job(_job({"mode": "native"}, seed=3), Limits.for_training(60))
