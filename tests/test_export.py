@@ -414,3 +414,46 @@ print(json.dumps({"field": info["fields"]["trig_total"], "sum": float(obs[:2].su
 """
     got = _outside(code, tmp_path)
     assert got["field"] == pytest.approx(got["sum"])
+
+
+def test_an_export_for_a_minigrid_like_observation_shows_the_policy_what_training_did(
+    tmp_path: Path,
+) -> None:
+    """A mission of no fixed size is left out and a 7x7 view cast to float, in the exported
+    module as in training, so SB3 trains on it there too."""
+    from tests.train.test_spaces import MODULE
+
+    (tmp_path / "umod_spaces.py").write_text(MODULE)
+    run = tmp_path / "runs" / "grid"
+    (run / "best").mkdir(parents=True)
+    (run / "run.json").write_text(
+        json.dumps({"config": {"env": "umod_spaces:GridWalk-v0", "budget": "smoke"},
+                    "task": "umod_spaces:GridWalk-v0", "import_paths": [str(tmp_path)]})
+    )  # fmt: skip
+    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
+    (run / "best" / "reward.py").write_text(
+        "import numpy as np\n\ndef compute_reward(image, action):\n"
+        "    lit = image.reshape(len(image), -1).mean(axis=1) / 255.0\n"
+        "    return lit, {'lit': lit}\n"
+    )
+    out = tmp_path / "grid_reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    code = """
+import json
+from stable_baselines3 import PPO
+from grid_reward import TRAINING, make_sb3_vec_env
+venv = make_sb3_vec_env(n_envs=2, seed=0)
+model = PPO(TRAINING["policy"], venv, n_steps=32, batch_size=32, device="cpu", seed=0)
+model.learn(64)
+obs = venv.reset()
+_, reward, _, infos = venv.step([venv.action_space.sample() for _ in range(2)])
+print(json.dumps({"view": TRAINING["observation_view"], "policy": TRAINING["policy"],
+                  "keys": sorted(obs), "dtype": str(obs["image"].dtype),
+                  "lit": [i["reward_components"]["lit"] for i in infos]}))
+"""
+    got = _outside(code, tmp_path)
+    assert got["view"] == {"drop": ["mission"], "cast": ["image"], "flatten": False}
+    assert got["policy"] == "MultiInputPolicy"
+    assert got["keys"] == ["direction", "image"] and got["dtype"] == "float32"
+    assert all(0.0 < lit < 1.0 for lit in got["lit"])
