@@ -193,6 +193,8 @@ class SynthConfig:
             )
         if self.ray_address and self.executor != "ray":
             raise UserError("--ray-address needs --executor ray; drop one of them")
+        if self.device == "cuda" and not (self.ray_address or os.environ.get("RAY_ADDRESS")):
+            _check_local_cuda()
         if self.llm_critic and not self.model:
             raise UserError("--llm-critic needs a model; pass --model or drop --llm-critic")
         if self.api_base and not self.api_base.startswith(("http://", "https://")):
@@ -225,6 +227,21 @@ def normalise_budget(value: str | int) -> str:
             "env steps"
         )
     return str(steps)
+
+
+def _check_local_cuda() -> None:
+    """Refuse ``--device cuda`` where this machine has no GPU torch can use.
+
+    Each training asks Ray for a share of a GPU; on a machine without one it would wait
+    for it for ever. (A cluster's GPUs are checked when Ray joins it.)
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(
+            f"--device cuda, but torch {torch.__version__} sees no CUDA GPU on this machine; "
+            "drop --device (PPO runs on the CPU), or install a CUDA build of torch"
+        )
 
 
 def _check_range(flag: str, value: int, low: int, high: int) -> None:

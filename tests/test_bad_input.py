@@ -142,6 +142,14 @@ def test_seed_out_of_range(tmp_path: Path, value: str) -> None:
     )
 
 
+def test_cuda_without_a_gpu(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    line = _refused(tmp_path, [*SYNTH, "--device", "cuda"], "--device cuda, but torch")
+    assert "sees no CUDA GPU on this machine; drop --device" in line
+
+
 def test_check_with_a_negative_seed(tmp_path: Path) -> None:
     (tmp_path / "r.py").write_text("def compute_reward(pole_angle):\n    return pole_angle, {}\n")
     args = ["check", "--env", "CartPole-v1", "--seed", "-3", "r.py"]

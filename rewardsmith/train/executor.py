@@ -142,7 +142,9 @@ def make_executor(config: SynthConfig, cache_root: Path | None = None) -> Execut
     if config.executor == "ray":
         from rewardsmith.train.ray_executor import RayExecutor
 
-        inner = RayExecutor(workers=config.workers, address=config.ray_address)
+        inner = RayExecutor(
+            workers=config.workers, address=config.ray_address, gpu=config.device == "cuda"
+        )
     else:
         inner = LocalExecutor(config.workers)
     if not config.cache:

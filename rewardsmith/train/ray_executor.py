@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.errors import RunFailed
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job, ProgressHook, default_workers
 from rewardsmith.train.jobs import JobOutcome, run_job
@@ -111,14 +112,20 @@ class RayExecutor:
         address: A Ray cluster to join (``ray://...`` or ``host:port``); ``None`` reads
             ``RAY_ADDRESS`` and otherwise starts an embedded local Ray.
         retries: How often a job whose worker died without a result runs again.
+        gpu: Whether jobs will ask for GPUs; starting fails at once where there are none.
     """
 
     def __init__(
-        self, workers: int | None = None, address: str | None = None, retries: int = 1
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        retries: int = 1,
+        gpu: bool = False,
     ) -> None:
         self.workers = workers
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.retries = retries
+        self.gpu = gpu
         self._lock = threading.Lock()
         self._started = False
         self._owns_ray = False
@@ -164,6 +171,19 @@ class RayExecutor:
                         logging_level=logging.WARNING,
                     )
                 self._owns_ray = True
+            if self.gpu and not ray.cluster_resources().get("GPU", 0):
+                # Jobs asking for a GPU share would wait for one for ever.
+                where = f"the Ray cluster at {self.address}" if self.address else "this machine"
+                if self._owns_ray:
+                    ray.shutdown()
+                    self._owns_ray = False
+                if self._temp_dir is not None:
+                    shutil.rmtree(self._temp_dir, ignore_errors=True)
+                    self._temp_dir = None
+                raise RunFailed(
+                    f"--device cuda, but {where} has no GPU; drop --device, or join a "
+                    "cluster with GPU nodes"
+                )
             self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_job)
             self._queue = Queue(actor_options={"num_cpus": 0})
             self._started = True

@@ -115,3 +115,17 @@ def test_a_worker_killed_by_a_signal_fails_only_its_own_job(
     assert outcomes["healthy"].ok, outcomes["healthy"].error
     assert not outcomes["victim"].ok
     assert "died" in outcomes["victim"].error, outcomes["victim"].error
+
+
+def test_a_gpu_run_where_ray_has_no_gpu_fails_at_once() -> None:
+    # Each training asks Ray for a share of a GPU; with none, Ray queued them for ever.
+    import torch
+
+    from rewardsmith.errors import RunFailed
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    executor = RayExecutor(workers=1, gpu=True)
+    with pytest.raises(RunFailed, match="--device cuda, but this machine has no GPU"):
+        executor.start()
+    assert executor._temp_dir is None and not executor._started
