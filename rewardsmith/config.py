@@ -7,6 +7,7 @@ into ``run.json`` so a run can be resumed or repeated exactly.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -325,9 +326,12 @@ def load_config(
         data = data.get("synthesize", data)
         unknown = sorted(set(data) - known)
         if unknown:
+            close = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
+            hints = [f"{k!r} -> {m[0]!r}" for k, m in close.items() if m]
+            hint = f"did you mean {', '.join(hints)}? " if hints else ""
             raise UserError(
                 f"config file {str(config_file)!r} has unknown keys {unknown}; "
-                f"known keys: {sorted(known)}"
+                f"{hint}known keys: {sorted(known)}"
             )
         for name, value in data.items():
             check_type(name, value, f"config file {str(config_file)!r}")

@@ -207,7 +207,7 @@ def test_malformed_config_file(tmp_path: Path) -> None:
 def test_config_file_with_unknown_keys(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("[synthesize]\niteratons = 3\n")
     line = _refused(tmp_path, [*SYNTH, "--config", "c.toml"], "has unknown keys ['iteratons']")
-    assert "iterations" in line  # the known keys, to fix the typo
+    assert "did you mean 'iteratons' -> 'iterations'?" in line  # the typo's fix, then the rest
 
 
 def test_config_file_with_a_value_of_the_wrong_type(tmp_path: Path) -> None:
