@@ -94,29 +94,49 @@ def with_time_limit(env_id: str, env_kwargs: Mapping[str, Any] | None) -> dict[s
     return kwargs
 
 
-def is_gymnasium_id(env_id: str, import_paths: Sequence[str] = ()) -> bool:
-    """Whether gymnasium's registry knows ``env_id`` (imports gymnasium).
+def class_env_id(env: str) -> str:
+    """The gymnasium id of the env class ``module:Class`` (registered here on first use)."""
+    import gymnasium as gym
 
-    Like ``gymnasium.make``, an id ``module:Name-v0`` first imports ``module`` (looked up
-    in ``import_paths`` too), which registers ``Name-v0``.
+    env_id = f"rewardsmith/{env.partition(':')[2]}-v0"
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point=env)
+    return env_id
+
+
+def makeable_id(env: str, import_paths: Sequence[str] = ()) -> str | None:
+    """The gymnasium id to make for ``env``; ``None`` for an unknown id (imports gymnasium).
+
+    ``env`` is an id gymnasium knows, ``module:Name-v0`` (importing ``module``, looked up in
+    ``import_paths`` too, registers ``Name-v0``, as with ``gymnasium.make``) or
+    ``module:Class``, an env class, which is registered as ``rewardsmith/Class-v0``.
 
     Raises:
-        UserError: ``module`` cannot be imported.
+        UserError: ``module`` cannot be imported, or holds no such id or class.
     """
     import gymnasium as gym
 
     from rewardsmith.envs.imports import import_user_module
 
-    if env_id in gym.registry:
-        return True
-    module, sep, name = env_id.partition(":")
+    if env in gym.registry:
+        return env
+    module, sep, name = env.partition(":")
     if not sep or not module or not name:
-        return False
+        return None
     try:
-        import_user_module(module, import_paths)
+        imported = import_user_module(module, import_paths)
     except ImportError as exc:
-        raise UserError(f"env {env_id!r}: cannot import module {module!r}: {exc}") from None
-    return name in gym.registry
+        raise UserError(f"env {env!r}: cannot import module {module!r}: {exc}") from None
+    if name in gym.registry:
+        return env
+    found = getattr(imported, name, None)
+    if isinstance(found, type) and issubclass(found, gym.Env):
+        return class_env_id(env)
+    raise UserError(
+        f"env {env!r}: importing {module!r} registered no id {name!r}, and {name!r} is not "
+        f"a gymnasium env class in it; name an id it registers (module:Name-v0) or its env "
+        "class (module:EnvClass)"
+    )
 
 
 def _newer_versions(env_id: str) -> list[str]:
@@ -371,7 +391,8 @@ def generic_task(
     return TaskSpec(
         id=task_id or env_id,
         env_id=env_id,
-        description=description or f"Maximise the return of {env_id} (no adapter: generic task).",
+        description=description
+        or f"Maximise the return of {task_id or env_id} (no adapter: generic task).",
         fields=fields,
         extract=partial(generic_extract, layout=layout),
         fitness=(

@@ -70,12 +70,13 @@ def get_task(task_id: str) -> TaskSpec:
     _load_builtins()
     if task_id in _REGISTRY:
         return _REGISTRY[task_id]
-    from rewardsmith.envs.generic import generic_task, gymnasium_ids, is_gymnasium_id
+    from rewardsmith.envs.generic import generic_task, gymnasium_ids, makeable_id
     from rewardsmith.envs.imports import user_import_paths
 
     paths = user_import_paths() if ":" in task_id else ()
-    if is_gymnasium_id(task_id, paths):
-        spec = register(generic_task(task_id))
+    env_id = makeable_id(task_id, paths)
+    if env_id is not None:
+        spec = register(generic_task(env_id, task_id=task_id))
         if paths:
             _IMPORT_PATHS[spec.id] = paths
         return spec

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.envs import taskexpr
-from rewardsmith.envs.generic import generic_task, make_env, with_time_limit
+from rewardsmith.envs.generic import class_env_id, generic_task, make_env, with_time_limit
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import get_task, register_source
@@ -160,10 +160,7 @@ def _resolve_env(src: _Source, env: str, import_paths: tuple[str, ...]) -> str:
                     env,
                 )
             return env
-        env_id = f"rewardsmith/{attr}-v0"
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=env)
-        return env_id
+        return class_env_id(env)
     if env not in gym.registry:
         close = difflib.get_close_matches(env, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""

@@ -130,6 +130,43 @@ def test_module_id_for_env_like_gymnasium_make(tmp_path, monkeypatch):
         get_task("Taxi-v3")
 
 
+def test_env_class_for_env_like_a_task_file(tmp_path, monkeypatch):
+    # ``--env my_envs:MyRobot`` names the class, as ``env = "my_envs:MyRobot"`` does.
+    monkeypatch.chdir(tmp_path)
+    _write_module(tmp_path, "umod_cls", "ClassWalk")
+    spec = get_task("umod_cls:ClassWalk")
+    assert spec.id == "umod_cls:ClassWalk" and spec.env_id == "rewardsmith/ClassWalk-v0"
+    assert [f.name for f in spec.fields] == ["observation", "time"]
+    assert "Maximise the return of umod_cls:ClassWalk" in spec.description
+    env = make_task_env(spec, reward_mode="native")
+    env.reset(seed=0)
+    assert env.step([1.0])[1] == pytest.approx(-0.9)
+    env.close()
+    with pytest.raises(UserError) as err:
+        get_task("umod_cls:Nothing")
+    message = str(err.value)
+    assert message.startswith("env 'umod_cls:Nothing': importing 'umod_cls' registered no id")
+    assert "(module:EnvClass)" in message
+    job = json.loads(json.dumps({"task": spec.id, **task_job_fields(spec)}))
+    code = (
+        "import json\nfrom rewardsmith.envs.registry import get_task, register_from_job\n"
+        f"register_from_job(json.loads({json.dumps(json.dumps(job))}))\n"
+        f"print(get_task({spec.id!r}).env_id)\n"
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=scratch,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "rewardsmith/ClassWalk-v0"
+
+
 def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch):
     path = write_user_task(tmp_path / "mytask", "umod_worker", "WorkerWalk")
     monkeypatch.chdir(tmp_path)
