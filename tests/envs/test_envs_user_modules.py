@@ -147,38 +147,19 @@ def test_env_class_for_env_like_a_task_file(tmp_path, monkeypatch):
     message = str(err.value)
     assert message.startswith("env 'umod_cls:Nothing': importing 'umod_cls' registered no id")
     assert "(module:EnvClass)" in message
-    job = json.loads(json.dumps({"task": spec.id, **task_job_fields(spec)}))
-    code = (
-        "import json\nfrom rewardsmith.envs.registry import get_task, register_from_job\n"
-        f"register_from_job(json.loads({json.dumps(json.dumps(job))}))\n"
-        f"print(get_task({spec.id!r}).env_id)\n"
-    )
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=scratch,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "rewardsmith/ClassWalk-v0"
+    assert _in_a_worker(spec, "env_id", tmp_path) == "rewardsmith/ClassWalk-v0"
 
 
-def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch):
-    path = write_user_task(tmp_path / "mytask", "umod_worker", "WorkerWalk")
-    monkeypatch.chdir(tmp_path)
-    spec = load_task_file(path)
+def _in_a_worker(spec, attribute: str, tmp_path) -> str:
+    """``get_task(spec.id).<attribute>`` in a fresh process in another folder, as a
+    sandboxed worker sees the task: through its job alone."""
     job = json.loads(json.dumps({"task": spec.id, **task_job_fields(spec)}))
-    # A fresh process in another folder, as a sandboxed worker is.
     code = textwrap.dedent(
         f"""
-        import json, sys
+        import json
         from rewardsmith.envs.registry import get_task, register_from_job
         register_from_job(json.loads({json.dumps(json.dumps(job))}))
-        print(get_task({spec.id!r}).fitness[0].name)
+        print(get_task({spec.id!r}).{attribute})
         """
     )
     scratch = tmp_path / "scratch"
@@ -192,7 +173,14 @@ def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "near_one"
+    return done.stdout.strip()
+
+
+def test_a_worker_process_finds_the_module_through_the_job(tmp_path, monkeypatch):
+    path = write_user_task(tmp_path / "mytask", "umod_worker", "WorkerWalk")
+    monkeypatch.chdir(tmp_path)
+    spec = load_task_file(path)
+    assert _in_a_worker(spec, "fitness[0].name", tmp_path) == "near_one"
     register_from_job({})  # nothing to do for a job without user modules
 
 
