@@ -10,8 +10,10 @@ reached.
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import pprint
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 from rewardsmith.agent.final_eval import hns_text
 from rewardsmith.export.extractor import ExportError, extractor_source
 from rewardsmith.export.template import RUNTIME
-from rewardsmith.train.spaces import policy_setup
+from rewardsmith.train.spaces import apply_view, float_box, policy_setup
 
 #: Names the exported module defines itself; the reward code must not reuse them.
 _OWN_NAMES = frozenset(
@@ -38,6 +40,8 @@ _OWN_NAMES = frozenset(
         "SynthesizedReward",
         "wrap_vec_env",
         "make_sb3_vec_env",
+        "apply_view",
+        "float_box",
         "fl",
         "gym",
         "np",
@@ -254,6 +258,8 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         reward.strip() + "\n",
         "# " + "-" * 50 + " reading the state fields\n",
         extract_src.strip() + "\n",
+        "# " + "-" * 45 + " what the policy sees, as trained\n",
+        _policy_view_source(),
         RUNTIME.format(params=tuple(params), extract_call=extract_call).strip() + "\n",
     ]
     source = "\n\n\n".join(part.strip() for part in parts) + "\n"
@@ -267,6 +273,17 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
         str(report.get("fitness")),
     )
     return source, info
+
+
+def _policy_view_source() -> str:
+    """The source of ``apply_view`` and ``float_box``, for the exported module.
+
+    Copied, not rewritten: the exported module shows the policy its observations exactly
+    as training did (both use only gymnasium and numpy).
+    """
+    return "\n\n".join(
+        textwrap.dedent(inspect.getsource(fn)).strip() + "\n" for fn in (float_box, apply_view)
+    )
 
 
 def export_run(run_dir: Path, out: Path) -> ExportInfo:

@@ -127,37 +127,10 @@ def wrap_vec_env(venv):
     return _VEC_CLASS(venv)
 
 
-def _float_box(space):
-    return gym.spaces.Box(
-        space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32
-    )
-
-
 def _as_the_policy_saw_it(env):
     """The env with the reward's fields, its observations shown to the policy as in
-    training (``TRAINING["observation_view"]``): entries dropped, small images cast to
-    float, the rest flattened."""
-    env = SynthesizedReward(env, compute=False)
-    view = TRAINING["observation_view"]
-    if view["drop"]:
-        keep = [k for k in env.observation_space.spaces if k not in view["drop"]]
-        env = gym.wrappers.FilterObservation(env, keep)
-    if view["cast"] == ["*"]:
-        env = gym.wrappers.TransformObservation(
-            env, lambda obs: np.asarray(obs, dtype=np.float32), _float_box(env.observation_space)
-        )
-    elif view["cast"]:
-        keys = set(view["cast"])
-        spaces = env.observation_space.spaces
-        cast = gym.spaces.Dict({{k: _float_box(s) if k in keys else s for k, s in spaces.items()}})
-
-        def to_float(obs):
-            return {{k: np.asarray(v, np.float32) if k in keys else v for k, v in obs.items()}}
-
-        env = gym.wrappers.TransformObservation(env, to_float, cast)
-    if view["flatten"]:
-        env = gym.wrappers.FlattenObservation(env)
-    return env
+    training (``TRAINING["observation_view"]``)."""
+    return apply_view(SynthesizedReward(env, compute=False), TRAINING["observation_view"])
 
 
 def make_sb3_vec_env(n_envs=None, seed=None, **kwargs):

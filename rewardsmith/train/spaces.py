@@ -64,25 +64,32 @@ def policy_view(space: gym.Space) -> dict[str, Any]:
     return view
 
 
-def _float_box(space: gym.spaces.Box) -> gym.spaces.Box:
+def float_box(space: gym.spaces.Box) -> gym.spaces.Box:
+    """``space`` with float32 values (and bounds)."""
     return gym.spaces.Box(
         space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32
     )
 
 
 def apply_view(env: gym.Env, view: dict[str, Any]) -> gym.Env:
-    """``env`` wrapped to show its observations as ``view`` (see :func:`policy_view`) says."""
+    """``env`` wrapped to show its observations as ``view`` says.
+
+    ``view`` (from :func:`policy_view`): ``Dict`` keys to ``drop``, keys to ``cast`` to
+    float32 (``["*"]``: the whole observation), and whether to ``flatten`` what is left.
+    The exported module holds a copy of this function and of :func:`float_box`, so both use
+    only gymnasium and numpy.
+    """
     if view["drop"]:
         keep = [k for k in env.observation_space.spaces if k not in view["drop"]]
         env = gym.wrappers.FilterObservation(env, keep)
     if view["cast"] == ["*"]:
         env = gym.wrappers.TransformObservation(
-            env, lambda obs: np.asarray(obs, dtype=np.float32), _float_box(env.observation_space)
+            env, lambda obs: np.asarray(obs, dtype=np.float32), float_box(env.observation_space)
         )
     elif view["cast"]:
         keys = set(view["cast"])
         spaces = env.observation_space.spaces
-        cast = gym.spaces.Dict({k: _float_box(s) if k in keys else s for k, s in spaces.items()})
+        cast = gym.spaces.Dict({k: float_box(s) if k in keys else s for k, s in spaces.items()})
         env = gym.wrappers.TransformObservation(
             env,
             lambda obs: {k: np.asarray(v, np.float32) if k in keys else v for k, v in obs.items()},
