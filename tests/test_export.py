@@ -344,24 +344,35 @@ print(json.dumps({"id": ENV_ID, "x": float(info["fields"]["observation"][0]), "r
     assert abs(got["x"] - 1.0) < 1e-5 and abs(got["r"] - 1.0) < 1e-5
 
 
+def _export_a_run(
+    tmp_path: Path, name: str, run: dict, reward: str, task_text: str | None = None
+) -> None:
+    """Write a finished run ``run.json`` + best reward under ``tmp_path/runs/name`` and
+    export it as ``tmp_path/<name>_reward.py``."""
+    folder = tmp_path / "runs" / name
+    (folder / "best").mkdir(parents=True)
+    if task_text is not None:
+        (folder / "task.toml").write_text(task_text)
+    (folder / "run.json").write_text(json.dumps(run))
+    (folder / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
+    (folder / "best" / "reward.py").write_text(reward)
+    out = tmp_path / f"{name}_reward.py"
+    proc = run_cli(["export", str(folder), "-o", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_an_export_for_a_tuple_observation_trains_as_rewardsmith_did(tmp_path: Path) -> None:
     """Blackjack observes a tuple, which SB3 cannot take: the exported module flattens it
     for the policy, as training did, and still gives the reward the tuple's elements."""
-    run = tmp_path / "runs" / "bj"
-    (run / "best").mkdir(parents=True)
-    (run / "run.json").write_text(
-        json.dumps({"config": {"env": "Blackjack-v1", "budget": "smoke"}, "task": "Blackjack-v1"})
-    )
-    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
-    (run / "best" / "reward.py").write_text(
+    _export_a_run(
+        tmp_path,
+        "bj",
+        {"config": {"env": "Blackjack-v1", "budget": "smoke"}, "task": "Blackjack-v1"},
         "import numpy as np\n\n"
         "def compute_reward(obs_0, action):\n"
         "    near = -np.abs(obs_0 - 21.0) / 21.0\n"
-        "    return near, {'near': near}\n"
+        "    return near, {'near': near}\n",
     )
-    out = tmp_path / "bj_reward.py"
-    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
     code = """
 import json
 from stable_baselines3 import PPO
@@ -390,21 +401,14 @@ def test_an_exported_expression_field_may_call_array_methods(tmp_path: Path) -> 
 
     task_file = tmp_path / "methods.toml"
     task_file.write_text(METHODS_TASK)
-    run = tmp_path / "runs" / "m1"
-    (run / "best").mkdir(parents=True)
-    (run / "task.toml").write_text(METHODS_TASK)
-    (run / "run.json").write_text(
-        json.dumps({"config": {"task_file": str(task_file), "budget": "smoke"},
-                    "task": "PendulumMethodsTest"})
-    )  # fmt: skip
-    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
-    (run / "best" / "reward.py").write_text(
+    _export_a_run(
+        tmp_path,
+        "methods",
+        {"config": {"task_file": str(task_file), "budget": "smoke"}, "task": "PendulumMethodsTest"},
         "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
-        "    return trig_total, {'trig': trig_total}\n"
+        "    return trig_total, {'trig': trig_total}\n",
+        task_text=METHODS_TASK,
     )
-    out = tmp_path / "methods_reward.py"
-    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
     code = """
 import json, gymnasium as gym
 from methods_reward import ENV_ID, ENV_KWARGS, SynthesizedReward
@@ -424,21 +428,15 @@ def test_an_export_for_a_minigrid_like_observation_shows_the_policy_what_trainin
     from tests.train.test_spaces import MODULE
 
     (tmp_path / "umod_spaces.py").write_text(MODULE)
-    run = tmp_path / "runs" / "grid"
-    (run / "best").mkdir(parents=True)
-    (run / "run.json").write_text(
-        json.dumps({"config": {"env": "umod_spaces:GridWalk-v0", "budget": "smoke"},
-                    "task": "umod_spaces:GridWalk-v0", "import_paths": [str(tmp_path)]})
-    )  # fmt: skip
-    (run / "best" / "report.json").write_text(json.dumps({"budget": "smoke"}))
-    (run / "best" / "reward.py").write_text(
+    _export_a_run(
+        tmp_path,
+        "grid",
+        {"config": {"env": "umod_spaces:GridWalk-v0", "budget": "smoke"},
+         "task": "umod_spaces:GridWalk-v0", "import_paths": [str(tmp_path)]},
         "import numpy as np\n\ndef compute_reward(image, action):\n"
         "    lit = image.reshape(len(image), -1).mean(axis=1) / 255.0\n"
-        "    return lit, {'lit': lit}\n"
-    )
-    out = tmp_path / "grid_reward.py"
-    proc = run_cli(["export", str(run), "-o", str(out)], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+        "    return lit, {'lit': lit}\n",
+    )  # fmt: skip
     code = """
 import json
 from stable_baselines3 import PPO
