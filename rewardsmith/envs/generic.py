@@ -109,11 +109,15 @@ def makeable_id(env: str, import_paths: Sequence[str] = ()) -> str | None:
 
     ``env`` is an id gymnasium knows, ``module:Name-v0`` (importing ``module``, looked up in
     ``import_paths`` too, registers ``Name-v0``, as with ``gymnasium.make``) or
-    ``module:Class``, an env class, which is registered as ``rewardsmith/Class-v0``.
+    ``module:Entry``: an env class, or a function that returns an env, which is registered
+    as ``rewardsmith/Entry-v0``. Both ``--env`` and a task file's ``env`` come here, so a
+    name means the same, and fails the same way, in either place.
 
     Raises:
-        UserError: ``module`` cannot be imported, or holds no such id or class.
+        UserError: ``module`` cannot be imported, or holds no such id, class or function.
     """
+    import inspect
+
     import gymnasium as gym
 
     from rewardsmith.envs.imports import import_user_module
@@ -130,12 +134,14 @@ def makeable_id(env: str, import_paths: Sequence[str] = ()) -> str | None:
     if name in gym.registry:
         return env
     found = getattr(imported, name, None)
-    if isinstance(found, type) and issubclass(found, gym.Env):
+    is_env_class = isinstance(found, type) and issubclass(found, gym.Env)
+    if is_env_class or inspect.isfunction(found):
         return class_env_id(env)
     raise UserError(
         f"env {env!r}: importing {module!r} registered no id {name!r}, and {name!r} is not "
-        f"a gymnasium env class in it; name an id it registers (module:Name-v0) or its env "
-        "class (module:EnvClass)"
+        "a gymnasium env class or a function in it; name an id it registers "
+        "(module:Name-v0), its env class (module:EnvClass) or a function that returns the "
+        "env (module:make_env)"
     )
 
 

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.envs import taskexpr
-from rewardsmith.envs.generic import class_env_id, generic_task, make_env, with_time_limit
+from rewardsmith.envs.generic import generic_task, make_env, makeable_id, with_time_limit
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import get_task, register_source
@@ -80,8 +80,6 @@ _ENDS_EARLY_PROBE_STEPS = 200
 _FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
 _FITNESS_KEYS = {"name", "expr", "function", "aggregate", "success_threshold", "meaning", "unit"}
 _PRESET_KEYS = {"total_timesteps", "n_envs", "normalize", "eval_episodes", "checkpoints", "ppo"}
-#: A gymnasium id's shape (``Name-v0``), as opposed to a class name after ``module:``.
-_GYM_ID = re.compile(r".+-v\d+")
 
 
 class _Source:
@@ -137,37 +135,20 @@ def _check_keys(src: _Source, table: dict[str, Any], known: set[str], where: str
 
 
 def _resolve_env(src: _Source, env: str, import_paths: tuple[str, ...]) -> str:
-    """A gymnasium id for ``env``: an id, ``module:Name-v0`` or ``module:Class``.
-
-    As with ``gymnasium.make``, importing ``module`` registers ``Name-v0``; a class is
-    registered here as an entry point.
-    """
+    """A gymnasium id for ``env``, as ``--env`` resolves it, failing at ``env``'s line."""
     import gymnasium as gym
 
-    module, sep, attr = env.partition(":")
-    if sep:
-        try:
-            imported = import_user_module(module, import_paths)
-            if not _GYM_ID.fullmatch(attr):
-                getattr(imported, attr)
-        except (ImportError, AttributeError) as exc:
-            raise src.fail(f"env {env!r} cannot be imported ({exc})", env) from None
-        if _GYM_ID.fullmatch(attr):
-            if attr not in gym.registry:
-                raise src.fail(
-                    f"importing {module!r} did not register {attr!r}; name an id it "
-                    "registers, or its env class as 'module:EnvClass'",
-                    env,
-                )
-            return env
-        return class_env_id(env)
-    if env not in gym.registry:
+    try:
+        env_id = makeable_id(env, import_paths)
+    except UserError as exc:
+        raise src.fail(str(exc), env) from None
+    if env_id is None:
         close = difflib.get_close_matches(env, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise src.fail(
             f"unknown env {env!r}{hint} (a gymnasium id, or 'package.module:EnvClass')", env
         )
-    return env
+    return env_id
 
 
 class FieldError(ValueError):

@@ -109,12 +109,18 @@ def test_time_limits_and_an_unimportable_module(tmp_path, monkeypatch):
     with pytest.raises(UserError) as err:
         load_task_text(text.replace("umod_limits:", "umod_nowhere:"), "walk.toml")
     message = str(err.value)
-    assert message.startswith("walk.toml line 3: env 'umod_nowhere:LimitWalk' cannot be imported")
+    # The same wording as ``--env``'s, at the line of ``env``.
+    assert message.startswith(
+        "walk.toml line 3: env 'umod_nowhere:LimitWalk': cannot import module 'umod_nowhere'"
+    )
     assert str(tmp_path.resolve()) in message and "PYTHONPATH" in message
     assert "\n" not in message
     # A module that imports but registers no such id.
-    with pytest.raises(UserError, match="did not register 'Nope-v0'"):
+    with pytest.raises(UserError, match=r"line 3: .*registered no id 'Nope-v0'"):
         load_task_text(text.replace("umod_limits:LimitWalk", "umod_limits:Nope-v0"), "walk.toml")
+    # Something in the module that is neither an env class nor a function.
+    with pytest.raises(UserError, match=r"line 3: .*'np' is not a gymnasium env class"):
+        load_task_text(text.replace("umod_limits:LimitWalk", "umod_limits:np"), "walk.toml")
 
 
 def test_module_id_for_env_like_gymnasium_make(tmp_path, monkeypatch):
@@ -148,6 +154,22 @@ def test_env_class_for_env_like_a_task_file(tmp_path, monkeypatch):
     assert message.startswith("env 'umod_cls:Nothing': importing 'umod_cls' registered no id")
     assert "(module:EnvClass)" in message
     assert _in_a_worker(spec, "env_id", tmp_path) == "rewardsmith/ClassWalk-v0"
+
+
+def test_a_function_that_returns_the_env_is_an_entry_point(tmp_path, monkeypatch):
+    # gymnasium's entry points may be functions; ``--env`` and a task file both take one.
+    monkeypatch.chdir(tmp_path)
+    _write_module(tmp_path, "umod_fn", "FnWalk")
+    with (tmp_path / "umod_fn.py").open("a") as module:
+        module.write("\n\ndef make_walker(**kwargs):\n    return FnWalk()\n")
+    spec = get_task("umod_fn:make_walker")
+    assert spec.env_id == "rewardsmith/make_walker-v0"
+    env = make_task_env(spec, reward_mode="native")
+    env.reset(seed=0)
+    assert env.step([1.0])[1] == pytest.approx(-0.9)
+    env.close()
+    text = TASK.format(task_id="FnWalkTask", module="umod_fn", cls="make_walker")
+    assert load_task_text(text, "walk.toml").env_id == "rewardsmith/make_walker-v0"
 
 
 def _in_a_worker(spec, attribute: str, tmp_path) -> str:
