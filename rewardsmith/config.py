@@ -28,7 +28,8 @@ class SynthConfig:
     """Everything that decides what a synthesis run does.
 
     Args:
-        env: Built-in task id (``rewardsmith tasks`` lists them).
+        env: A built-in task id (``rewardsmith tasks`` lists them), any gymnasium id, or
+            ``module:EnvClass`` / ``module:make_env`` for an env of the user's own.
         task: Behaviour in words (default: the task's own description).
         fitness: Fitness measure name (default: the task's first).
         model: litellm model string; ``None`` uses the offline designer.

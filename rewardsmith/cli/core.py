@@ -263,7 +263,9 @@ def _run_loop(config: SynthConfig, store: RunStore) -> None:
 
 @app.command()
 def synthesize(
-    env: str = typer.Option(None, "--env", help="Built-in task id, e.g. CartPole-v1."),
+    env: str = typer.Option(
+        None, "--env", help="Task or gymnasium id, or module:EnvClass / module:make_env."
+    ),
     task: str = typer.Option(None, "--task", help="The behaviour in words."),
     fitness: str = typer.Option(None, "--fitness", help="Fitness measure of the task."),
     model: str = typer.Option(None, "--model", help="litellm model string; none: offline."),
@@ -283,7 +285,7 @@ def synthesize(
     llm_timeout: float = typer.Option(None, "--llm-timeout", help="Seconds per model request."),
     llm_retries: int = typer.Option(None, "--llm-retries", help="Retries per model request."),
     llm_backoff: float = typer.Option(None, "--llm-backoff", help="First retry delay, seconds."),
-    task_file: str = typer.Option(None, "--task-file", help="TOML file declaring a task."),
+    task_file: str = typer.Option(None, "--task-file", help="TOML/YAML file declaring a task."),
     executor: str = typer.Option(None, "--executor", help="ray (default) | local."),
     ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster."),
     search: str = typer.Option(None, "--search", help="halving (default) | full."),

@@ -40,7 +40,7 @@ def _read_reward_file(path: Path) -> str:
 def check(
     reward_file: Path = typer.Argument(..., help="Python file defining compute_reward."),
     env: str = typer.Option(None, "--env", help="Task id the reward is written for."),
-    task_file: str = typer.Option(None, "--task-file", help="TOML file declaring the task."),
+    task_file: str = typer.Option(None, "--task-file", help="TOML/YAML file declaring the task."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Run the critic alone on a reward file: every problem, or a pass."""

@@ -9,7 +9,9 @@ env = "HalfCheetah-v5"                # a gymnasium id, "package.module:EnvClass
 env_kwargs = {}
 max_episode_steps = 1000              # default: the env's own limit, else 1000
 description = "Do a back flip."
-adapter = "HalfCheetah-v5"            # optional: start from a built-in task's fields
+adapter = "HalfCheetah-v5"            # start from a built-in task's fields and presets
+                                      # (default: env's own built-in task, if it has one
+                                      # and env_kwargs / obs_names are unset; false: none)
 obs_names = ["x", "v"]                # optional, no adapter: a flat Box's entries or a Tuple's
 action_meaning = "..."                # optional
 termination = "..."                   # optional
@@ -56,7 +58,7 @@ from rewardsmith.envs import taskexpr
 from rewardsmith.envs.generic import generic_task, make_env, makeable_id, with_time_limit
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
-from rewardsmith.envs.registry import get_task, register_source
+from rewardsmith.envs.registry import all_tasks, get_task, register_source
 from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
 from rewardsmith.errors import UserError
 
@@ -75,6 +77,8 @@ _TASK_KEYS = {
     "native_reward",
     "max_episode_steps",
 }
+#: Families of tasks that are not a built-in adapter of their env.
+_NOT_ADAPTERS = ("generic", "custom")
 #: Random steps a task file declaring ``ends_early = false`` is checked for.
 _ENDS_EARLY_PROBE_STEPS = 200
 _FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
@@ -329,8 +333,24 @@ def _flag(src: _Source, task: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+def _default_adapter(task: dict[str, Any], env_id: str) -> str | None:
+    """The built-in task of ``env_id`` itself, if the file leaves its env as that task has it.
+
+    A file on ``Hopper-v5`` then gets Hopper's named fields and tuned presets, not the raw
+    observation; ``env_kwargs`` or ``obs_names`` say the file wants the env otherwise.
+    """
+    if task.get("obs_names") or task.get("env_kwargs"):
+        return None
+    for builtin in all_tasks():  # not get_task, which would register a generic task
+        if builtin.id == env_id == builtin.env_id and builtin.family not in _NOT_ADAPTERS:
+            return env_id
+    return None
+
+
 def _base_task(src: _Source, task: dict[str, Any], env_id: str, kwargs: dict[str, Any]) -> TaskSpec:
-    adapter = task.get("adapter")
+    adapter = task.get("adapter", _default_adapter(task, env_id))
+    if adapter is not None and adapter is not False and not isinstance(adapter, str):
+        raise src.fail(f"adapter must be a built-in task id or false, got {adapter!r}", "adapter")
     if adapter:
         try:
             return get_task(str(adapter))

@@ -240,3 +240,25 @@ def test_every_builtin_declares_ends_early_as_its_termination_text_says():
 
     for spec in all_tasks():
         assert spec.ends_early == ("never end" not in spec.termination), spec.id
+
+
+def test_a_builtin_env_gets_its_own_adapter_unless_the_file_changes_the_env():
+    # A file on Hopper-v5 means Hopper's named fields and tuned presets, not the raw
+    # observation and generic presets, unless it asks for the env otherwise.
+    plain = GOOD.replace('adapter = "HalfCheetah-v5"\n', "").replace("Test", "DefaultTest")
+    spec = load_task_text(plain, "plain.toml")
+    names = [f.name for f in spec.fields]
+    assert "x_velocity" in names and "observation" not in names and "nose_height" in names
+    assert spec.presets["full"] == get_task("HalfCheetah-v5").presets["full"]
+    off = plain.replace('env = "HalfCheetah-v5"', 'env = "HalfCheetah-v5"\nadapter = false')
+    raw = load_task_text(off.replace("DefaultTest", "NoAdapterTest"), "off.toml")
+    assert "observation" in [f.name for f in raw.fields]
+    assert "x_velocity" not in [f.name for f in raw.fields]
+    changed = plain.replace(
+        'env = "HalfCheetah-v5"', 'env = "HalfCheetah-v5"\nenv_kwargs = { reset_noise_scale = 0.2 }'
+    )
+    kwargs_spec = load_task_text(changed.replace("DefaultTest", "KwargsTest"), "kw.toml")
+    assert "observation" in [f.name for f in kwargs_spec.fields]
+    wrong = plain.replace('env = "HalfCheetah-v5"', 'env = "HalfCheetah-v5"\nadapter = 3')
+    with pytest.raises(UserError, match="line 4: adapter must be a built-in task id or false"):
+        load_task_text(wrong.replace("DefaultTest", "WrongTest"), "wrong.toml")
