@@ -16,7 +16,9 @@ _LINK = r"\s*(?:=|≈|~|≃|:|of|is|at|near|around|about|close to|equal to)?\s*"
 _EDGE_WORDS = r"(?:edge|side|end|wall|boundary|limit|hill|border)"
 _MOTION = re.compile(
     r"\b(run|runs|running|move|moves|moving|walk\w*|hop\w*|go|goes|going|travel\w*|drive\w*|"
-    r"sprint\w*|race|racing|locomot\w*|head\w*|swim\w*|crawl\w*|fast|faster|speed|velocity)\b"
+    r"sprint\w*|race|racing|locomot\w*|swim\w*|crawl\w*|fast|faster|speed|velocity|heading|"
+    # "head" the verb ("head towards +x"), not the body part ("hold its head high").
+    r"heads?(?=\s+(?:forwards?|backwards?|to|towards?|along|away|off|left|right|for)\b))\b"
 )
 _BACKWARD = re.compile(
     r"\bbackwards?\b|\bin reverse\b|\breverse direction\b|\(-x\)|\btowards? -x\b|"
@@ -69,7 +71,9 @@ _HEIGHT = [
 ]
 _HIGH = re.compile(
     r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height|"
-    r"\bstand(?:s|ing)? up\b|\bget(?:s|ting)? up\b|\brise\b"
+    r"\bstand(?:s|ing)? up\b|\bget(?:s|ting)? up\b|\brise\b|\bstand\w* tall\b|"
+    # "keeping the torso high", "hold its head high": the body kept up, not a speed.
+    r"\b(?:keep\w*|hold\w*|stay\w*|torso|body|head|hips?)\b(?:\s+\w+){0,3}?\s+high\b"
 )
 _ANGLE = re.compile(r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?")
 _UPRIGHT = re.compile(

@@ -129,6 +129,13 @@ def test_other_intents() -> None:
     assert read_intent("keep the pole balanced").direction is None
     assert read_intent("balance the pole; the cart must not run off the track").direction is None
     assert read_intent("run forward, never backwards").direction == 1
+    # "high" of the body is a height to keep, and "head" the body part is not a motion.
+    assert read_intent("Hop while keeping the torso high.").high
+    assert read_intent("stand tall").high
+    held = read_intent("hold its head high")
+    assert held.high and held.direction is None
+    assert read_intent("run at high speed").high is False
+    assert read_intent("head towards -x").direction == -1
 
 
 def test_target_position_term_peaks_at_the_target() -> None:
