@@ -82,6 +82,29 @@ def select_gl_backend() -> str:
     os.execv(sys.executable, sys.orig_argv)  # does not return
 
 
+def _is_mujoco(spec: Any) -> bool:
+    """Whether the task's env draws through MuJoCo's OpenGL renderer.
+
+    A built-in MuJoCo task says so by its family; a task file or a generic task on a
+    MuJoCo env (``Hopper-v5`` with its own fields, a user's ``MujocoEnv`` subclass) is
+    known by its env class.
+    """
+    if spec.family == "mujoco":
+        return True
+    import gymnasium as gym
+
+    try:
+        from gymnasium.envs.mujoco import MujocoEnv
+        from gymnasium.envs.registration import load_env_creator
+
+        creator = gym.spec(spec.env_id).entry_point
+        if isinstance(creator, str):
+            creator = load_env_creator(creator)
+    except Exception:  # no registered entry point to read: assume it needs no GL
+        return False
+    return isinstance(creator, type) and issubclass(creator, MujocoEnv)
+
+
 def _make_env(spec: Any, width: int, height: int, render: bool = True) -> Any:
     """The env as the trained policy saw it (flattened where training flattened it)."""
     import gymnasium as gym
@@ -91,7 +114,7 @@ def _make_env(spec: Any, width: int, height: int, render: bool = True) -> Any:
     kwargs = dict(spec.env_kwargs)
     if not render:
         return policy_env(gym.make(spec.env_id, **kwargs))
-    if spec.family == "mujoco":
+    if _is_mujoco(spec):
         kwargs.update(width=width, height=height)
     return policy_env(gym.make(spec.env_id, render_mode="rgb_array", **kwargs))
 
@@ -264,7 +287,7 @@ def run_render(job: dict[str, Any]) -> dict[str, Any]:
 
     spec = get_task(job["task"])
     backend = ""
-    if spec.family == "mujoco":
+    if _is_mujoco(spec):
         backend = select_gl_backend()
         try:
             import mujoco  # noqa: F401  (binds the GL backend; fails here when it is missing)

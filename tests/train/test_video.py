@@ -177,3 +177,36 @@ def test_a_render_job_without_a_policy_says_so(tmp_path: Path) -> None:
     outcome = run_job({"kind": "render", "task": "CartPole-v1"}, Limits.for_training(60))
     assert not outcome.ok
     assert "no policy.zip" in outcome.error
+
+
+PENDULUM_FILE = """\
+[task]
+id = "PendulumFileVideoTest"
+env = "InvertedPendulum-v5"
+
+[fitness]
+expr = "native"
+success_threshold = 900
+"""
+
+
+@pytest.mark.slow
+def test_a_task_file_on_a_mujoco_env_renders_through_mujocos_gl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task file's family is "custom", yet its env draws through MuJoCo: the worker must
+    # still pick a GL backend first (it failed with "an OpenGL platform library has not
+    # been loaded into this process") and size the frames as for a built-in task.
+    from rewardsmith.envs.registry import task_job_fields
+    from rewardsmith.envs.taskfile import load_task_text
+
+    monkeypatch.chdir(tmp_path)
+    spec = load_task_text(PENDULUM_FILE, "pendulum.toml")
+    assert spec.family == "custom"
+    (tmp_path / "policy").mkdir()
+    inputs = _policy("InvertedPendulum-v5", tmp_path / "policy", normalize=True)
+    job = {"kind": "render", "task": spec.id, "seed": 1, "seconds": 1.0, **task_job_fields(spec)}
+    outcome = run_job(job, Limits.for_training(60), tmp_path / "cand", inputs)
+    assert outcome.ok, (outcome.error, outcome.stderr_tail)
+    assert outcome.result["gl"] == os.environ.get("MUJOCO_GL", "egl")
+    assert (outcome.result["height"], outcome.result["width"]) == (240, 320)
