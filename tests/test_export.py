@@ -77,6 +77,8 @@ print(json.dumps({"total": total, "components": sorted(info["reward_components"]
     assert seen["heavy"] == []
     assert seen["total"] > 0 and seen["components"]
     assert "Source run:" in seen["doc"] and "balance_steps" in seen["doc"]
+    # Its usage imports it by the name it was written under, so it can be pasted.
+    assert "from my_reward import ENV_ID, ENV_KWARGS, SynthesizedReward" in seen["doc"]
     assert seen["fitness"]["measure"] == "balance_steps"
 
 

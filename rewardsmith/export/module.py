@@ -118,7 +118,9 @@ def _read(path: Path, what: str) -> Any:
         raise ExportError(f"{str(path)!r} cannot be read ({exc}); {what}") from None
 
 
-def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec: Any) -> str:
+def _docstring(
+    run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec: Any, module: str
+) -> str:
     search = report.get("search", {})
     best = report.get("best") or {}
     config = run.get("config", {})
@@ -156,13 +158,13 @@ def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec:
         "Usage::",
         "",
         "    import gymnasium as gym",
-        "    from this_module import ENV_ID, ENV_KWARGS, SynthesizedReward",
+        f"    from {module} import ENV_ID, ENV_KWARGS, SynthesizedReward",
         "",
         "    env = SynthesizedReward(gym.make(ENV_ID, **ENV_KWARGS))",
         "",
         "    # stable-baselines3, the reward computed once per vector step as in training:",
         "    from stable_baselines3 import PPO",
-        "    from this_module import TRAINING, make_sb3_vec_env",
+        f"    from {module} import TRAINING, make_sb3_vec_env",
         "",
         "    model = PPO(TRAINING['policy'], make_sb3_vec_env(seed=0), **TRAINING['ppo'])",
         "    model.learn(TRAINING['total_timesteps'])",
@@ -170,8 +172,12 @@ def _docstring(run_dir: Path, run: dict[str, Any], report: dict[str, Any], spec:
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
 
 
-def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
+def render_module(run_dir: Path, module: str = "this_module") -> tuple[str, ExportInfo]:
     """The exported module's source for the run in ``run_dir``, and what it holds.
+
+    Args:
+        run_dir: A finished run folder.
+        module: The name the module will be imported by, for its docstring's usage.
 
     Raises:
         ExportError: Not a finished run, no best reward, or a non-portable extractor.
@@ -245,7 +251,7 @@ def render_module(run_dir: Path) -> tuple[str, ExportInfo]:
     extract_src = "\n".join(body_lines)
     stdlib = sorted(i for i in imports if "numpy" not in i)
     parts = [
-        f'"""{_docstring(run_dir, run, report, spec)}\n"""',
+        f'"""{_docstring(run_dir, run, report, spec, module)}\n"""',
         "from __future__ import annotations\n",
         "\n".join([*stdlib, "from typing import Any"])
         + "\n\nimport gymnasium as gym\nimport numpy as np\n",
@@ -294,9 +300,10 @@ def export_run(run_dir: Path, out: Path) -> ExportInfo:
     """
     from rewardsmith.store import write_atomic
 
-    source, info = render_module(run_dir)
     if out.suffix != ".py":
         raise ExportError(f"-o {str(out)!r} must name a .py file, e.g. -o my_reward.py")
+    # The usage in the docstring imports the module by the name it is written under.
+    source, info = render_module(run_dir, out.stem if out.stem.isidentifier() else "this_module")
     try:
         write_atomic(out, source)
     except OSError as exc:
