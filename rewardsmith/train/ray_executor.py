@@ -29,12 +29,14 @@ from rewardsmith.errors import RunFailed
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job, ProgressHook, default_workers
 from rewardsmith.train.jobs import JobOutcome, run_job
-from rewardsmith.train.scratch import scratch_dir, sweep_when_gone
+from rewardsmith.train.scratch import scratch_dir, sweep_orphans, sweep_when_gone
 
 logger = logging.getLogger(__name__)
 
 #: Seconds the driver waits for a finished task before it looks at progress again.
 WAIT_SECONDS = 0.5
+#: Prefix of the embedded Ray's temp folder; the driver's process id follows it.
+RAY_TEMP_PREFIX = "rs-ray-"
 
 
 def _ray_job(
@@ -161,7 +163,10 @@ class RayExecutor:
                 # Token auth protects a shared cluster; an embedded one listens only here.
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-                self._temp_dir = Path(tempfile.mkdtemp(prefix="rs-ray-"))
+                # Named after this process, so the next run removes what a killed one
+                # (SIGKILL, the OOM killer) left: Ray's logs and sockets, a few 100 kB.
+                sweep_orphans(prefix=RAY_TEMP_PREFIX)
+                self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{RAY_TEMP_PREFIX}{os.getpid()}-"))
                 with _host_sigterm_handler_kept():
                     ray.init(
                         num_cpus=self.workers or default_workers(),

@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 #: Prefix of every process's root; the process id follows it.
 ROOT_PREFIX = "rewardsmith-scratch-"
-_ROOT_NAME = re.compile(rf"^{re.escape(ROOT_PREFIX)}(\d+)-")
 
 _lock = threading.Lock()
 _root: Path | None = None
@@ -42,19 +41,22 @@ def is_alive(pid: int) -> bool:
     return True
 
 
-def sweep_orphans(parent: Path | None = None) -> list[Path]:
-    """Remove the scratch roots, in ``parent``, of this user's processes that have died.
+def sweep_orphans(parent: Path | None = None, prefix: str = ROOT_PREFIX) -> list[Path]:
+    """Remove the folders ``<prefix><pid>-*``, in ``parent``, of this user's dead processes.
 
     Args:
         parent: Folder to look in (default: the system temp folder).
+        prefix: Their names' prefix: scratch roots by default; the embedded Ray's session
+            folders use this scheme too.
 
     Returns:
-        The roots removed.
+        The folders removed.
     """
     parent = Path(parent or tempfile.gettempdir())
+    name = re.compile(rf"^{re.escape(prefix)}(\d+)-")
     removed: list[Path] = []
-    for entry in parent.glob(f"{ROOT_PREFIX}*"):
-        match = _ROOT_NAME.match(entry.name)
+    for entry in parent.glob(f"{prefix}*"):
+        match = name.match(entry.name)
         if match is None or not entry.is_dir():
             continue
         try:
@@ -66,7 +68,7 @@ def sweep_orphans(parent: Path | None = None) -> list[Path]:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     if removed:
-        logger.info("removed %d scratch folder(s) left by killed processes", len(removed))
+        logger.info("removed %d folder(s) left by killed processes", len(removed))
     return removed
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -15,7 +17,7 @@ import pytest
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.train.executor import Job
 from rewardsmith.train.jobs import JobOutcome
-from rewardsmith.train.ray_executor import RayExecutor
+from rewardsmith.train.ray_executor import RAY_TEMP_PREFIX, RayExecutor
 from rewardsmith.train.scratch import ROOT_PREFIX
 
 pytestmark = pytest.mark.slow
@@ -44,9 +46,16 @@ def _job(key: str, folder: Path, seed: int, steps: int = 2_048) -> Job:
 @pytest.fixture(scope="module")
 def ray_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayExecutor]:
     os.chdir(tmp_path_factory.mktemp("ray-cwd"))  # MuJoCo and Ray must leave the repo clean
+    # What a driver killed with SIGKILL leaves: its Ray session folder, named after it.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = Path(tempfile.mkdtemp(prefix=f"{RAY_TEMP_PREFIX}{gone.pid}-"))
+    (stale / "session_latest").mkdir()
     executor = RayExecutor(workers=2, retries=0)
     yield executor
     temp = executor._temp_dir
+    assert temp is not None and temp.name.startswith(f"{RAY_TEMP_PREFIX}{os.getpid()}-")
+    assert not stale.exists(), "starting Ray removes the folder a killed driver left"
     workers = set(executor._worker_pids)
     assert workers, "the jobs ran in Ray worker processes"
     executor.close()
