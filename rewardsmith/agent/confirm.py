@@ -82,6 +82,20 @@ class Finalist:
         }
 
 
+def why_chosen(chosen: Finalist, pick: Finalist) -> str:
+    """Why ``chosen`` ranks ahead of the search's ``pick`` ("" when it is the pick)."""
+    if chosen is pick:
+        return ""
+    if pick.failed and not chosen.failed:
+        return f"the search's pick failed to train on {pick.failed} fresh seed(s)"
+    mine, theirs = chosen.mean, pick.mean
+    if mine is not None and (theirs is None or mine > theirs):
+        return f"a higher mean fitness on the fresh seeds ({mine:.4g} against {theirs:.4g})"
+    if mine is not None and mine == theirs:
+        return f"the same mean fitness on the fresh seeds ({mine:.4g}), reached sooner"
+    return "it ranks ahead on the fresh seeds"
+
+
 def shortlist(history: Sequence[IterationRecord], top: int) -> list[tuple[CandidateResult, int]]:
     """The ``top`` fittest distinct rewards that trained for the whole budget.
 
@@ -216,6 +230,7 @@ def confirm(
         "chosen": chosen.result.candidate.id,
         "search_pick": search_pick.result.candidate.id,
         "changed": chosen is not search_pick,
+        "reason": why_chosen(chosen, search_pick),
     }
     write_json(plan.root / "confirm.json", report)
     return chosen.result, report

@@ -498,7 +498,7 @@ class SynthesisLoop:
         if report["changed"]:
             self.callbacks.on_message(
                 f"confirmation chose {chosen.candidate.id} over the search's pick "
-                f"{report['search_pick']}: it did better on the fresh seeds"
+                f"{report['search_pick']}: {report['reason']}"
             )
         return chosen, report
 

@@ -195,7 +195,10 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     confirmation = report.get("confirmation")
     if confirmation:
         chosen = next(c for c in confirmation["candidates"] if c["id"] == confirmation["chosen"])
-        how = "over the search's pick" if confirmation["changed"] else "(the search's pick too)"
+        how = "(the search's pick too)"
+        if confirmation["changed"]:  # runs saved before "reason" existed have none
+            reason = confirmation.get("reason")
+            how = f"over the search's pick ({reason})" if reason else "over the search's pick"
         console.print(
             f"confirmation: {chosen['id']} chosen {how}, mean fitness {_fmt(chosen['mean'])} on "
             f"{len(confirmation['seeds'])} fresh seed(s) "

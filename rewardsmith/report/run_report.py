@@ -44,10 +44,9 @@ def _confirmation_text(confirmation: dict[str, Any]) -> str:
         f"retrained on {seeds} fresh seed(s) each; the best mean there was chosen."
     )
     if confirmation.get("changed"):
-        text += (
-            f" It was not the search's own pick (`{confirmation.get('search_pick')}`), whose "
-            "one-seed fitness did not hold up."
-        )
+        # Runs saved before the report said why have no "reason".
+        why = confirmation.get("reason") or "its one-seed fitness did not hold up"
+        text += f" It was not the search's own pick (`{confirmation.get('search_pick')}`): {why}."
     return text
 
 

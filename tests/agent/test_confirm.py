@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord, RewardCandidate
-from rewardsmith.agent.confirm import ConfirmPlan, Finalist, confirm, shortlist
+from rewardsmith.agent.confirm import ConfirmPlan, Finalist, confirm, shortlist, why_chosen
 from rewardsmith.agent.loop import LoopCallbacks
 from rewardsmith.envs.registry import resolve_task
 from rewardsmith.sandbox.runner import Limits
@@ -76,6 +76,13 @@ def test_a_reward_that_failed_a_fresh_seed_ranks_last_and_ties_go_to_the_faster_
     ranked = sorted([broken, steady, quick], key=lambda f: f.rank_key(), reverse=True)
     assert ranked == [quick, steady, broken]
     assert Finalist(_result(_reward(4), 1.0), 0, [], []).mean is None
+    # The report says which of the three reasons put a reward ahead of the search's pick.
+    tie = why_chosen(quick, steady)
+    assert tie == "the same mean fitness on the fresh seeds (500), reached sooner"
+    assert why_chosen(steady, broken) == "the search's pick failed to train on 1 fresh seed(s)"
+    worse = Finalist(_result(_reward(5), 500.0), 0, [200.0, 300.0], [100.0, 120.0])
+    assert why_chosen(quick, worse) == "a higher mean fitness on the fresh seeds (500 against 250)"
+    assert why_chosen(quick, quick) == ""
 
 
 @pytest.mark.slow
@@ -101,6 +108,7 @@ def test_confirmation_overturns_a_lucky_search_pick_and_resumes_from_disk(tmp_pa
         executor.close()
     assert chosen is honest
     assert report["changed"] and report["search_pick"] == lucky.candidate.id
+    assert report["reason"].startswith("a higher mean fitness on the fresh seeds")
     assert report["chosen"] == honest.candidate.id
     rows = {row["id"]: row for row in report["candidates"]}
     assert len(rows[honest.candidate.id]["fitness"]) == 2
