@@ -378,6 +378,7 @@ def _env_error(src: _Source, task: dict[str, Any], env_id: str, exc: UserError) 
 def _expression_fields(
     src: _Source, entries: list[Any], base: TaskSpec
 ) -> tuple[list[tuple[str, Any, tuple[int, ...], str]], list[StateField]]:
+    base_names = {f.name for f in base.fields} if base.family not in _NOT_ADAPTERS else set()
     taken = {f.name for f in base.fields} | {"action"}
     exprs, fields = [], []
     for entry in entries:
@@ -387,6 +388,13 @@ def _expression_fields(
             )
         _check_keys(src, entry, _FIELD_KEYS, f"field {entry['name']!r}")
         name, expr = str(entry["name"]), str(entry["expr"])
+        if name in base_names:
+            raise src.fail(
+                f"field {name!r} is already a field of {base.id}, whose fields this file "
+                "starts from; rename it, or set adapter = false in [task] to start from the "
+                "raw observation",
+                name,
+            )
         if not name.isidentifier() or name in taken:
             raise src.fail(
                 f"field name {name!r} must be a new Python identifier (not {sorted(taken)[:5]}...)",

@@ -262,3 +262,14 @@ def test_a_builtin_env_gets_its_own_adapter_unless_the_file_changes_the_env():
     wrong = plain.replace('env = "HalfCheetah-v5"', 'env = "HalfCheetah-v5"\nadapter = 3')
     with pytest.raises(UserError, match="line 4: adapter must be a built-in task id or false"):
         load_task_text(wrong.replace("DefaultTest", "WrongTest"), "wrong.toml")
+
+
+def test_a_field_the_adapter_already_has_says_how_to_keep_it():
+    clash = GOOD.replace('name = "nose_height"', 'name = "x_velocity"').replace(
+        "CheetahPitchTest", "CheetahClashTest"
+    )
+    with pytest.raises(UserError) as err:
+        load_task_text(clash, "clash.toml")
+    message = str(err.value)
+    assert message.startswith("clash.toml line 8: field 'x_velocity' is already a field of")
+    assert "adapter = false" in message
