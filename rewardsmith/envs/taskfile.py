@@ -108,14 +108,17 @@ class _Source:
 
 def _parse(text: str, name: str) -> dict[str, Any]:
     if name.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError:
-            raise UserError(f"{name}: YAML task files need PyYAML; pip install pyyaml") from None
+        import yaml
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise UserError(f"{name}: malformed YAML: {exc}".splitlines()[0]) from None
+            # PyYAML's message spans lines; its marks hold where and what, for one line.
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            context = getattr(exc, "context", None)
+            what = f"{problem} ({context})" if context else problem
+            raise UserError(f"{name}{where}: malformed YAML: {what}") from None
     else:
         import tomllib
 

@@ -126,10 +126,16 @@ def test_missing_fitness_and_missing_file():
         load_task_text("[task\nenv = 1", "broken.toml")
     with pytest.raises(UserError, match="no task given"):
         resolve_task(None, None)
+    # One line that says where, as for TOML (PyYAML's own message spans four).
+    with pytest.raises(UserError) as err:
+        load_task_text("task:\n  env: Hopper-v5\n  description: [oops\n", "broken.yaml")
+    assert str(err.value) == (
+        "broken.yaml line 4: malformed YAML: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence)"
+    )
 
 
 def test_generic_task_from_observation_names_and_yaml():
-    pytest.importorskip("yaml")  # PyYAML comes with litellm and ray, not on its own
     text = textwrap.dedent(
         """\
         task:
