@@ -11,6 +11,7 @@ read what the numbers mean (the way Eureka shows its envs).
 from __future__ import annotations
 
 import ast
+import difflib
 import inspect
 import logging
 import textwrap
@@ -194,6 +195,39 @@ def gymnasium_ids() -> list[str]:
     import gymnasium as gym
 
     return list(gym.registry)
+
+
+#: Prefixes of popular env ids: the module that registers them when imported, its pip name.
+_ID_PACKAGES = (
+    ("ALE/", "ale_py", "ale-py"),
+    ("MiniGrid-", "minigrid", "minigrid"),
+    ("BabyAI-", "minigrid", "minigrid"),
+)
+
+
+def unknown_env_hint(env: str, known: Sequence[str]) -> str:
+    """What to add to "unknown env ``env``": the package to import, or the closest ids.
+
+    An id of a family no installed package has registered (``ALE/Pong-v5``) is not a typo:
+    its package is missing or was not imported, and closest-spelled ids mislead.
+    """
+    import gymnasium as gym
+
+    if ":" not in env:
+        for prefix, module, pip_name in _ID_PACKAGES:
+            if env.startswith(prefix) and not any(i.startswith(prefix) for i in gym.registry):
+                return (
+                    f"; {prefix}* ids are registered by {pip_name} when imported: install it "
+                    f"and name the env {module}:{env}"
+                )
+        namespace, sep, _ = env.rpartition("/")
+        if sep and not any(i.startswith(f"{namespace}/") for i in gym.registry):
+            return (
+                f"; no installed package has registered ids under {namespace}/: install the "
+                f"one that provides them and name the env <its module>:{env}"
+            )
+    close = difflib.get_close_matches(env, list(known), n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 #: One field read from the observation: its name, the key or index it sits at (``None``:

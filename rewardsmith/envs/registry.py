@@ -7,7 +7,6 @@ demand for any gymnasium env without an adapter (``envs.generic``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +69,12 @@ def get_task(task_id: str) -> TaskSpec:
     _load_builtins()
     if task_id in _REGISTRY:
         return _REGISTRY[task_id]
-    from rewardsmith.envs.generic import generic_task, gymnasium_ids, makeable_id
+    from rewardsmith.envs.generic import (
+        generic_task,
+        gymnasium_ids,
+        makeable_id,
+        unknown_env_hint,
+    )
     from rewardsmith.envs.imports import user_import_paths
 
     paths = user_import_paths() if ":" in task_id else ()
@@ -81,11 +85,9 @@ def get_task(task_id: str) -> TaskSpec:
             _IMPORT_PATHS[spec.id] = paths
         return spec
     known = [*_REGISTRY, *(i for i in gymnasium_ids() if i not in _REGISTRY)]
-    close = difflib.get_close_matches(task_id, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise UserError(
-        f"unknown env {task_id!r}{hint} (run `rewardsmith tasks` to list the built-in tasks, "
-        "or declare it in a task file with --task-file)"
+        f"unknown env {task_id!r}{unknown_env_hint(task_id, known)} (run `rewardsmith tasks` "
+        "to list the built-in tasks, or declare it in a task file with --task-file)"
     )
 
 

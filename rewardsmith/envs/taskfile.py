@@ -55,7 +55,13 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.envs import taskexpr
-from rewardsmith.envs.generic import generic_task, make_env, makeable_id, with_time_limit
+from rewardsmith.envs.generic import (
+    generic_task,
+    make_env,
+    makeable_id,
+    unknown_env_hint,
+    with_time_limit,
+)
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
 from rewardsmith.envs.registry import all_tasks, get_task, register_source
@@ -109,6 +115,7 @@ class _Source:
 def _parse(text: str, name: str) -> dict[str, Any]:
     if name.endswith((".yaml", ".yml")):
         import yaml
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -150,8 +157,7 @@ def _resolve_env(src: _Source, env: str, import_paths: tuple[str, ...]) -> str:
     except UserError as exc:
         raise src.fail(str(exc), env) from None
     if env_id is None:
-        close = difflib.get_close_matches(env, list(gym.registry), n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        hint = unknown_env_hint(env, list(gym.registry))
         raise src.fail(
             f"unknown env {env!r}{hint} (a gymnasium id, or 'package.module:EnvClass')", env
         )

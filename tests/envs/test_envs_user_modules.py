@@ -220,3 +220,20 @@ def test_describe_a_module_id_from_the_cli(tmp_path):
     result = run_cli(["tasks", "--describe", "umod_cli:CliWalk-v0"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "observation" in result.stdout and "self.x += 0.1 * push" in result.stdout
+
+
+def test_an_id_of_a_package_not_imported_names_the_package_not_a_lookalike():
+    # "did you mean Ant-v5?" for ALE/Pong-v5 sends the user the wrong way.
+    with pytest.raises(UserError) as err:
+        get_task("ALE/Pong-v5")
+    message = str(err.value)
+    assert "ALE/* ids are registered by ale-py when imported" in message
+    assert "ale_py:ALE/Pong-v5" in message
+    assert "did you mean" not in message
+    with pytest.raises(UserError, match="no installed package has registered ids under Foo/"):
+        get_task("Foo/Bar-v0")
+    text = TASK.format(task_id="PongTask", module="ale_py", cls="x").replace(
+        'env = "ale_py:x"', 'env = "MiniGrid-Empty-5x5-v0"'
+    )
+    with pytest.raises(UserError, match=r"line 3: unknown env .*minigrid:MiniGrid-Empty-5x5-v0"):
+        load_task_text(text, "pong.toml")
