@@ -549,9 +549,29 @@ def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
                 f'"{exc.name}"',
             ) from None
         except Exception as exc:
+            fitness = data["fitness"]
+            said = str(fitness.get("function") or fitness.get("expr"))
+            if _raised_in(exc, spec.fitness[0].step):
+                raise src.fail(
+                    f"fitness {said!r} failed on a real step: {type(exc).__name__}: {exc}; "
+                    "fix it (it may read the fields, prev, native and the step's obs, info, "
+                    "action, env, data, model)",
+                    said,
+                ) from None
             raise src.fail(
-                f"evaluating the fields or fitness on a real step failed: "
-                f"{type(exc).__name__}: {exc}; fix the expression it names"
+                f"the env's step failed on a random action: {type(exc).__name__}: {exc}; "
+                "check env_kwargs, or the env itself"
             ) from None
     finally:
         env.close()
+
+
+def _raised_in(exc: BaseException, step: Any) -> bool:
+    """Whether ``exc`` came out of the fitness ``step`` (a function, or an expression's)."""
+    code = getattr(step, "__code__", None) or type(step).__call__.__code__
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False

@@ -237,3 +237,35 @@ def test_an_id_of_a_package_not_imported_names_the_package_not_a_lookalike():
     )
     with pytest.raises(UserError, match=r"line 3: unknown env .*minigrid:MiniGrid-Empty-5x5-v0"):
         load_task_text(text, "pong.toml")
+
+
+def test_a_fitness_or_env_that_fails_on_a_real_step_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_module(tmp_path, "umod_fail", "FailWalk")
+    with (tmp_path / "umod_fail.py").open("a") as module:
+        module.write(
+            "\n\ndef broken_fitness(fields, prev, native, **step):\n"
+            "    return fields['nope']\n\n\n"
+            "class Crashing(FailWalk):\n"
+            "    def step(self, action):\n"
+            "        raise RuntimeError('motor driver lost')\n"
+        )
+    text = TASK.format(task_id="FailTask", module="umod_fail", cls="FailWalk")
+    by_function = text.replace(
+        "expr = \"1.0 if abs(obs[0] - 1.0) < 0.2 and info['x'] > 0 else 0.0\"",
+        'function = "umod_fail:broken_fitness"',
+    )
+    with pytest.raises(UserError) as err:
+        load_task_text(by_function, "walk.toml")
+    assert str(err.value).startswith(
+        "walk.toml line 9: fitness 'umod_fail:broken_fitness' failed on a real step: "
+        "KeyError: 'nope'"
+    )
+    by_expr = text.replace("abs(obs[0] - 1.0)", "1 / 0").replace("FailTask", "FailExprTask")
+    with pytest.raises(UserError, match=r"line 9: fitness .* ZeroDivisionError"):
+        load_task_text(by_expr, "walk.toml")
+    crashing = text.replace("umod_fail:FailWalk", "umod_fail:Crashing").replace(
+        "FailTask", "CrashTask"
+    )
+    with pytest.raises(UserError, match=r"the env's step failed .*motor driver lost"):
+        load_task_text(crashing, "walk.toml")
