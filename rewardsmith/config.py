@@ -195,6 +195,13 @@ class SynthConfig:
             )
         if self.ray_address and self.executor != "ray":
             raise UserError("--ray-address needs --executor ray; drop one of them")
+        address = self.ray_address or os.environ.get("RAY_ADDRESS")
+        if address and self.executor == "ray":
+            from rewardsmith.train.ray_executor import ray_address_problem
+
+            problem = ray_address_problem(address)
+            if problem:
+                raise UserError(problem)
         if self.device == "cuda" and not (self.ray_address or os.environ.get("RAY_ADDRESS")):
             _check_local_cuda()
         if self.llm_critic and not self.model:

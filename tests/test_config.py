@@ -78,3 +78,34 @@ def test_validate_rejects(changes: dict, pattern: str) -> None:
 def test_round_trip() -> None:
     cfg = SynthConfig(env="CartPole-v1", seed=4, budget="smoke")
     assert SynthConfig.from_json(cfg.to_json() | {"future_key": 1}) == cfg
+
+
+def test_a_ray_address_that_does_not_answer_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ray.init retries such an address for ever, a warning a minute; a run must not start.
+    import socket
+    import tempfile
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        SynthConfig(env="CartPole-v1", ray_address=f"127.0.0.1:{port}").validate()
+        SynthConfig(env="CartPole-v1", ray_address=f"ray://127.0.0.1:{port}").validate()
+    closed = SynthConfig(env="CartPole-v1", ray_address=f"127.0.0.1:{port}")
+    with pytest.raises(UserError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        closed.validate()
+    with pytest.raises(UserError, match="is not host:port, ray://host:port or auto"):
+        SynthConfig(env="CartPole-v1", ray_address="10.0.0.5:x").validate()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    with pytest.raises(UserError, match="auto, but no Ray cluster runs on this machine"):
+        SynthConfig(env="CartPole-v1", ray_address="auto").validate()
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{port}\n")
+    with pytest.raises(UserError, match="cannot reach"):
+        SynthConfig(env="CartPole-v1", ray_address="auto").validate()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(UserError, match="cannot reach"):
+        SynthConfig(env="CartPole-v1").validate()
+    SynthConfig(env="CartPole-v1", executor="local").validate()  # Ray is not used at all

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import uuid
@@ -37,6 +38,42 @@ logger = logging.getLogger(__name__)
 WAIT_SECONDS = 0.5
 #: Prefix of the embedded Ray's temp folder; the driver's process id follows it.
 RAY_TEMP_PREFIX = "rs-ray-"
+
+
+def ray_address_problem(address: str, timeout: float = 5.0) -> str:
+    """Why the Ray cluster at ``address`` cannot be joined ("" when its port answers).
+
+    ``ray.init`` retries an address that does not answer for ever, printing a warning a
+    minute; a plain TCP connect says the same in seconds, before a run folder exists.
+    """
+    if address == "auto":
+        # Where `ray start` leaves the address of this machine's cluster.
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        try:
+            address = current.read_text().strip()
+        except OSError:
+            return (
+                "--ray-address auto, but no Ray cluster runs on this machine; start one "
+                "with `ray start --head`, or give its address (host:port)"
+            )
+    client = address.startswith("ray://")
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep:
+        host, port = rest, "10001" if client else "6379"
+    if not host or not port.isdigit():
+        return (
+            f"--ray-address {address!r} is not host:port, ray://host:port or auto "
+            "(e.g. 10.0.0.5:6379)"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return (
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it "
+            "with `ray start --head`, or fix --ray-address (or RAY_ADDRESS)"
+        )
+    return ""
 
 
 def _ray_job(
@@ -152,10 +189,20 @@ class RayExecutor:
             if ray.is_initialized():
                 logger.info("using the Ray session already running in this process")
             elif self.address:
-                with _host_sigterm_handler_kept():
-                    ray.init(
-                        address=self.address, log_to_driver=False, logging_level=logging.WARNING
-                    )
+                problem = ray_address_problem(self.address)
+                if problem:
+                    raise RunFailed(problem)
+                try:
+                    with _host_sigterm_handler_kept():
+                        ray.init(
+                            address=self.address,
+                            log_to_driver=False,
+                            logging_level=logging.WARNING,
+                        )
+                except ConnectionError as exc:  # an OSError: not the run folder's fault
+                    raise RunFailed(
+                        f"cannot join the Ray cluster at {self.address}: {exc}".splitlines()[0]
+                    ) from None
                 self._owns_ray = True
                 if self.workers:
                     self._slots = threading.BoundedSemaphore(self.workers)

@@ -1,0 +1,108 @@
+"""Joining a Ray cluster that was started on its own, as a user who outgrew one machine does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rewardsmith.train.ray_executor import ray_address_problem
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[str, Path]]:
+    """A one-node cluster from ``ray start --head --block``: its address and temp folder."""
+    port = _free_port()
+    # Short and under /tmp: Ray's socket paths must fit in 107 characters.
+    temp = Path(tempfile.mkdtemp(prefix="rs-head-"))
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    ray = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [
+            str(ray) if ray.exists() else "ray",
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its raylet and workers go with it at the end
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while ray_address_problem(address, timeout=1.0) and time.monotonic() < deadline:
+            assert head.poll() is None, "ray start --head exited"
+            time.sleep(0.5)
+        assert ray_address_problem(address) == ""
+        yield address, temp
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_run_trains_on_the_cluster_at_ray_address(
+    cluster: tuple[str, Path], tmp_path: Path
+) -> None:
+    address, temp = cluster
+    result = run_cli(
+        [
+            "synthesize",
+            "--env",
+            "CartPole-v1",
+            "--budget",
+            "smoke",
+            "--iterations",
+            "1",
+            "--samples",
+            "1",
+            "--executor",
+            "ray",
+            "--ray-address",
+            address,
+            "--no-videos",
+            "--eval-seeds",
+            "0",
+            "--confirm-top",
+            "0",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "runs"),
+        ],
+        cwd=tmp_path,
+        env={"RAY_AUTH_MODE": "disabled"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "best reward:" in result.stdout
+    # The trainings ran in the cluster's workers, not in an embedded Ray of the run's own.
+    workers = list(temp.glob("session_*/logs/worker-*.out"))
+    assert workers, sorted(p.name for p in temp.glob("session_*/logs/*"))[:20]
+    assert not list(Path(tempfile.gettempdir()).glob("rs-ray-*")), "no embedded Ray started"
