@@ -117,8 +117,6 @@ def makeable_id(env: str, import_paths: Sequence[str] = ()) -> str | None:
     Raises:
         UserError: ``module`` cannot be imported, or holds no such id, class or function.
     """
-    import inspect
-
     import gymnasium as gym
 
     from rewardsmith.envs.imports import import_user_module
