@@ -195,14 +195,14 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     confirmation = report.get("confirmation")
     if confirmation:
         chosen = next(c for c in confirmation["candidates"] if c["id"] == confirmation["chosen"])
-        how = "(the search's pick too)"
-        if confirmation["changed"]:  # runs saved before "reason" existed have none
-            reason = confirmation.get("reason")
-            how = f"over the search's pick ({reason})" if reason else "over the search's pick"
+        how = f"(the search's pick too), mean fitness {_fmt(chosen['mean'])}"
+        if confirmation["changed"]:
+            # Runs saved before the report gave a reason have none.
+            reason = confirmation.get("reason") or f"mean fitness {_fmt(chosen['mean'])}"
+            how = f"over the search's pick: {reason}"
         console.print(
-            f"confirmation: {chosen['id']} chosen {how}, mean fitness {_fmt(chosen['mean'])} on "
-            f"{len(confirmation['seeds'])} fresh seed(s) "
-            f"({len(confirmation['candidates'])} rewards retrained)",
+            f"confirmation: {chosen['id']} chosen {how}; {len(confirmation['seeds'])} fresh "
+            f"seed(s), {len(confirmation['candidates'])} rewards retrained",
             highlight=False,
         )
     if report["search"].get("hacking_alert"):

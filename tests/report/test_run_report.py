@@ -145,3 +145,27 @@ def test_report_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "neither a run folder" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_show_and_report_say_why_confirmation_overturned_the_pick(
+    run_folder: Path, tmp_path: Path
+) -> None:
+    # The fixture's confirmation was saved before reports gave a reason.
+    proc = run_cli(["show", str(run_folder)], cwd=run_folder.parent)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "chosen over the search's pick: mean fitness 146.250; 2 fresh seed(s)" in text
+    given = tmp_path / "given"
+    shutil.copytree(run_folder, given)
+    report_path = given / "best" / "report.json"
+    report = json.loads(report_path.read_text())
+    reason = "the search's pick failed to train on 1 fresh seed(s)"
+    report["confirmation"]["reason"] = reason
+    report_path.write_text(json.dumps(report))
+    proc = run_cli(["show", str(given)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"chosen over the search's pick: {reason}; 2 fresh seed(s)" in " ".join(
+        proc.stdout.split()
+    )
+    assert run_cli(["report", str(given)], cwd=tmp_path).returncode == 0
+    assert f"(`0123456789ab`): {reason}." in (given / "report.md").read_text()
