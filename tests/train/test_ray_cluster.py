@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -27,8 +28,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def cluster() -> Iterator[tuple[str, Path]]:
+@contextlib.contextmanager
+def _cluster() -> Iterator[tuple[str, Path]]:
     """A one-node cluster from ``ray start --head --block``: its address and temp folder."""
     port = _free_port()
     # Short and under /tmp: Ray's socket paths must fit in 107 characters.
@@ -60,18 +61,23 @@ def cluster() -> Iterator[tuple[str, Path]]:
         assert ray_address_problem(address) == ""
         yield address, temp
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        # The whole session at once: `ray start --block` takes half a minute to stop on
+        # SIGTERM, and its GCS, raylet and workers all live in this process group.
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=30)
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_a_run_trains_on_the_cluster_at_ray_address(
-    cluster: tuple[str, Path], tmp_path: Path
-) -> None:
-    address, temp = cluster
+def test_a_run_trains_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
+    with _cluster() as (address, temp):
+        _synthesize_on(address, temp, tmp_path)
+    deadline = time.monotonic() + 10
+    while _ray_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _ray_processes() == [], "stopping the cluster leaves no Ray process behind"
+
+
+def _synthesize_on(address: str, temp: Path, tmp_path: Path) -> None:
     result = run_cli(
         [
             "synthesize",
@@ -106,3 +112,15 @@ def test_a_run_trains_on_the_cluster_at_ray_address(
     workers = list(temp.glob("session_*/logs/worker-*.out"))
     assert workers, sorted(p.name for p in temp.glob("session_*/logs/*"))[:20]
     assert not list(Path(tempfile.gettempdir()).glob("rs-ray-*")), "no embedded Ray started"
+
+
+def _ray_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if entry.name.isdigit() and ("gcs_server" in cmdline or "raylet" in cmdline):
+            found.append(cmdline[:80])
+    return found
