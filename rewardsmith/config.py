@@ -202,7 +202,7 @@ class SynthConfig:
             problem = ray_address_problem(address)
             if problem:
                 raise UserError(problem)
-        if self.device == "cuda" and not (self.ray_address or os.environ.get("RAY_ADDRESS")):
+        if self.device == "cuda" and not address:
             _check_local_cuda()
         if self.llm_critic and not self.model:
             raise UserError("--llm-critic needs a model; pass --model or drop --llm-critic")
