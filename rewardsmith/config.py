@@ -13,10 +13,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rewardsmith.envs.spec import BUDGET_NAMES
 from rewardsmith.errors import UserError
+
+if TYPE_CHECKING:
+    from rewardsmith.envs.spec import FitnessMeasure
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_BUDGET_STEPS = 1_000_000_000
@@ -208,6 +211,20 @@ class SynthConfig:
             raise UserError("--llm-critic needs a model; pass --model or drop --llm-critic")
         if self.api_base and not self.api_base.startswith(("http://", "https://")):
             raise UserError(f"--api-base must be an http(s) URL, got {self.api_base!r}")
+
+    def validate_fitness(self, task_id: str, measure: FitnessMeasure) -> None:
+        """Check the options that depend on the task's fitness measure.
+
+        Raises:
+            UserError: ``--first-success`` on a measure that declares no success threshold.
+        """
+        if self.first_success and measure.success_threshold is None:
+            raise UserError(
+                f"--first-success stops at the success threshold, and {task_id}'s fitness "
+                f"{measure.name!r} declares none (the env's spec has no reward_threshold); "
+                "drop --first-success, or declare one in a task file ([fitness] "
+                "success_threshold = <number>)"
+            )
 
 
 def normalise_budget(value: str | int) -> str:

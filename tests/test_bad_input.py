@@ -100,6 +100,16 @@ def test_an_env_the_offline_designer_has_nothing_for(tmp_path: Path) -> None:
     assert "pass --model" in line and "tags = [...]" in line
 
 
+def test_first_success_on_an_env_that_declares_no_success(tmp_path: Path) -> None:
+    line = _refused(
+        tmp_path,
+        ["synthesize", "--env", "Blackjack-v1", "--first-success", "--out", "runs"],
+        "--first-success stops at the success threshold",
+    )
+    assert "Blackjack-v1's fitness 'native_return' declares none" in line
+    assert "success_threshold = <number>" in line
+
+
 def test_missing_env(tmp_path: Path) -> None:
     _refused(tmp_path, ["synthesize"], "no env given; pass --env ID")
 

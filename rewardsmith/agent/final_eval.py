@@ -52,14 +52,14 @@ class FinalEvalPlan:
     limits: Limits
 
 
-def _summary(values: list[float], threshold: float) -> dict[str, Any]:
+def _summary(values: list[float], measure: FitnessMeasure) -> dict[str, Any]:
     if not values:
         return {"mean": None, "std": None, "per_seed": [], "success_rate": None}
     return {
         "mean": float(np.mean(values)),
         "std": float(np.std(values)),
         "per_seed": values,
-        "success_rate": float(np.mean([v >= threshold for v in values])),
+        "success_rate": measure.success_rate(values),
     }
 
 
@@ -217,20 +217,18 @@ def run_final_evaluation(
         write_json(marker, record)
         done[(mode, seed)] = record
 
-    threshold = plan.measure.success_threshold
-
     def values(mode: str) -> list[float]:
         return [done[(mode, s)]["fitness"] for s in plan.seeds if (mode, s) in done]
 
     report = {
         "fitness": plan.measure.name,
         "fitness_meaning": plan.measure.meaning,
-        "success_threshold": threshold,
+        "success_threshold": plan.measure.success_threshold,
         "budget": plan.budget,
         "seeds": plan.seeds,
-        "best": {"id": best.id, **_summary(values("candidate"), threshold)},
-        "sparse": _summary(values("sparse"), threshold),
-        "native": _summary(values("native"), threshold) if plan.task.native_reward else None,
+        "best": {"id": best.id, **_summary(values("candidate"), plan.measure)},
+        "sparse": _summary(values("sparse"), plan.measure),
+        "native": _summary(values("native"), plan.measure) if plan.task.native_reward else None,
     }
     native_mean = report["native"]["mean"] if report["native"] else None
     report["baselines_told_apart"] = baselines_told_apart(values("native"), values("sparse"))

@@ -209,7 +209,7 @@ def _idle_correction(
     """
     if termination_kind(ctx.task) != "failure":
         return []
-    if result.fitness is None or result.fitness >= ctx.fitness.success_threshold:
+    if result.fitness is None or ctx.fitness.reached(result.fitness):
         return []
     ended = result.ended_by
     if not ended or ended.get("termination", 0) > 0:

@@ -178,8 +178,8 @@ class OfflineDesigner:
         second = scored[1] if len(scored) > 1 else None
         threshold = ctx.fitness.success_threshold
         fitness = float(best.fitness or 0.0)
-        solved = fitness >= threshold
-        stuck = threshold > 0 and fitness < 0.05 * threshold
+        solved = ctx.fitness.reached(fitness)
+        stuck = threshold is not None and threshold > 0 and fitness < 0.05 * threshold
         restarts = n // 2 if stuck else 0
         plan: list[tuple[list[Term], str | None, list[str]]] = []
         for i in range(n - restarts):
@@ -209,7 +209,7 @@ class OfflineDesigner:
         return (
             f"Evolution from the best trained candidates so far: {best.candidate.id} "
             f"(fitness {fmt(best.fitness)}, success threshold "
-            f"{fmt(ctx.fitness.success_threshold)}) of {len(scored)} scored. Children keep the "
+            f"{ctx.fitness.threshold_text()}) of {len(scored)} scored. Children keep the "
             "parent's terms, apply the corrections training suggested, then mutate weights and "
             "temperatures (log-normal), add or drop terms, or recombine two parents."
         )

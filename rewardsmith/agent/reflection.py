@@ -110,7 +110,12 @@ def _tips(result: CandidateResult, measure: FitnessMeasure) -> list[str]:
                 "and drowns the others: scale it down or scale the others up."
             )
     threshold = measure.success_threshold
-    if result.fitness is not None and abs(result.fitness) < 0.05 * max(abs(threshold), 1e-9):
+    # Without a threshold there is no scale that says what "close to zero" is.
+    if (
+        threshold is not None
+        and result.fitness is not None
+        and abs(result.fitness) < 0.05 * max(abs(threshold), 1e-9)
+    ):
         tips.append(
             f"The task fitness is close to zero ({fmt(result.fitness)}): this reward does not "
             "lead to the behaviour at all. Rewrite it around the quantity the task asks for."

@@ -127,7 +127,7 @@ class TrainingPhase:
             "steps": steps,
             "resume": rung > 0,
         }
-        if self.config.first_success:
+        if self.config.first_success and self.measure.success_threshold is not None:
             spec["stop_at_fitness"] = self.measure.success_threshold
         if self.config.device != "cpu":
             # Small MLPs use a GPU lightly: four trainings share one.
@@ -196,7 +196,7 @@ class TrainingPhase:
         return done
 
     def _success(self, result: CandidateResult) -> bool:
-        return result.fitness is not None and result.fitness >= self.measure.success_threshold
+        return self.measure.reached(result.fitness)
 
     def train(self, index: int, entries: list[Entry]) -> dict[int, CandidateResult]:
         """Train ``entries`` (already deduplicated) and return ``slot -> final result``."""

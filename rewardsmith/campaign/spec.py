@@ -33,11 +33,14 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rewardsmith.config import SynthConfig, check_type
 from rewardsmith.errors import UserError
 from rewardsmith.store import safe_name
+
+if TYPE_CHECKING:
+    from rewardsmith.envs.spec import FitnessMeasure
 
 #: Set once for the whole campaign (the shared executor), never per cell.
 CAMPAIGN_KEYS = ("name", "out", "executor", "ray_address", "workers", "parallel", "seeds")
@@ -237,23 +240,22 @@ def _seeds(raw: Any, source: str) -> list[int]:
     return list(raw)
 
 
-def _validate_cell(cell: Cell, where: str, checked: set[tuple[str, str, str | None]]) -> None:
+def _validate_cell(
+    cell: Cell, where: str, checked: dict[tuple[str, str, str | None], FitnessMeasure]
+) -> None:
+    key = (cell.config.env, cell.config.task_file or "", cell.config.fitness)
     try:
         cell.config.validate()
-    except UserError as exc:
-        raise UserError(f"{where}: {exc}") from None
-    key = (cell.config.env, cell.config.task_file or "", cell.config.fitness)
-    if key in checked:
-        return  # a task file is read (and rolled out) once, not once per cell
-    from rewardsmith.envs.registry import resolve_task
+        if key not in checked:  # a task file is read (and rolled out) once, not once per cell
+            from rewardsmith.envs.registry import resolve_task
 
-    try:
-        resolve_task(cell.config.env, cell.config.task_file).get_fitness(cell.config.fitness)
+            task = resolve_task(cell.config.env, cell.config.task_file)
+            checked[key] = task.get_fitness(cell.config.fitness)
+        cell.config.validate_fitness(cell.config.env or cell.config.task_file or "", checked[key])
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
     except KeyError as exc:
         raise UserError(f"{where}: {exc.args[0]}") from None
-    checked.add(key)
 
 
 def parse_campaign(data: dict[str, Any], source: str, base: Path) -> CampaignSpec:
@@ -299,7 +301,7 @@ def parse_campaign(data: dict[str, Any], source: str, base: Path) -> CampaignSpe
     out = out if out.is_absolute() else base / out
     folder = out / name
     cells = []
-    checked: set[tuple[str, str, str | None]] = set()
+    checked: dict[tuple[str, str, str | None], FitnessMeasure] = {}
     for task in tasks:
         for designer in designers:
             for seed in seeds:

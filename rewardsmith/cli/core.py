@@ -182,8 +182,11 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     for name, data in rows:
         if data is None or data.get("mean") is None:
             continue
+        rate = data.get("success_rate")
         table.add_row(
-            name, f"{data['mean']:.3f} ± {data['std']:.3f}", f"{data['success_rate']:.0%}"
+            name,
+            f"{data['mean']:.3f} ± {data['std']:.3f}",
+            "-" if rate is None else f"{rate:.0%}",
         )
     if "best" in report:
         from rewardsmith.agent.final_eval import hns_text
@@ -358,6 +361,7 @@ def synthesize(
             measure = spec.get_fitness(config.fitness)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
+        config.validate_fitness(spec.id, measure)
         problem = _offline_problem(config, spec, measure)
         if problem:
             raise UserError(problem)

@@ -114,7 +114,7 @@ def tasks(
             )
         measures = Table("fitness", "meaning", "success at")
         for m in spec.fitness:
-            measures.add_row(m.name, escape(m.meaning), escape(f"{m.success_threshold:g} {m.unit}"))
+            measures.add_row(m.name, escape(m.meaning), escape(m.threshold_text()))
         console.print(measures)
         if spec.family in ("generic", "custom") or task_file:
             source = env_source(spec)

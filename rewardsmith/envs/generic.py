@@ -440,7 +440,9 @@ def generic_task(
                 "reward",
                 native_step,
                 "sum",
-                float(threshold) if threshold is not None else 0.0,
+                # No reward_threshold: success is not defined, so it is not counted
+                # (0 would have called every return above zero a success).
+                float(threshold) if threshold is not None else None,
             ),
         ),
         presets=generic_presets(normalize=not discrete),

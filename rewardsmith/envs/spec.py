@@ -7,7 +7,7 @@ meaning; it never sees the fitness code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,7 +63,10 @@ class FitnessMeasure:
         unit: Unit of the episode value.
         step: Per-step term, from the fields before and after the step and the env reward.
         aggregate: How per-step terms become the episode value.
-        success_threshold: Episode value at or above which the behaviour counts as achieved.
+        success_threshold: Episode value at or above which the behaviour counts as achieved;
+            ``None`` where the task does not say what success is (a generic env that declares
+            no ``reward_threshold``): success rates are then not reported, and a search
+            cannot stop at success.
     """
 
     name: str
@@ -71,7 +74,24 @@ class FitnessMeasure:
     unit: str
     step: FitnessStep
     aggregate: Literal["sum", "mean", "last", "max"]
-    success_threshold: float
+    success_threshold: float | None
+
+    def reached(self, value: float | None) -> bool:
+        """Whether an episode (or mean) value counts as success (never without a threshold)."""
+        threshold = self.success_threshold
+        return value is not None and threshold is not None and value >= threshold
+
+    def success_rate(self, values: Sequence[float]) -> float | None:
+        """Share of ``values`` that count as success; ``None`` without a threshold or values."""
+        if self.success_threshold is None or not values:
+            return None
+        return sum(self.reached(v) for v in values) / len(values)
+
+    def threshold_text(self) -> str:
+        """The threshold with its unit, or a word saying there is none."""
+        if self.success_threshold is None:
+            return "none declared"
+        return f"{self.success_threshold:g} {self.unit}"
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,6 @@ class Evaluation:
     ended_by: Counter[str] = field(default_factory=Counter)
     field_ranges: dict[str, list[float]] = field(default_factory=dict)
 
-    def success_rate(self, threshold: float) -> float:
-        """Fraction of episodes whose fitness reached ``threshold``."""
-        if not self.fitness:
-            return 0.0
-        return float(np.mean([f >= threshold for f in self.fitness]))
-
     def _track_fields(self, infos: list[dict[str, Any]]) -> None:
         for info in infos:
             for name, value in info.get("fields", {}).items():

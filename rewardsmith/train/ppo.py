@@ -148,11 +148,13 @@ class _Checkpoints:
             "seconds": round(time.perf_counter() - self.started, 3),
             "fitness": float(np.mean(ev.fitness)),
             "fitness_std": float(np.std(ev.fitness)),
-            "success_rate": ev.success_rate(self.measure.success_threshold),
-            "return": float(np.mean(ev.returns)),
-            "native_return": float(np.mean(ev.native_returns)),
-            "length": float(np.mean(ev.lengths)),
         }
+        success = self.measure.success_rate(ev.fitness)
+        if success is not None:  # no column at all for a task that declares no success
+            row["success_rate"] = success
+        row["return"] = float(np.mean(ev.returns))
+        row["native_return"] = float(np.mean(ev.native_returns))
+        row["length"] = float(np.mean(ev.lengths))
         if self.reward_wrapper is not None:
             row.update(self._component_means())
         self.rows.append(row)
@@ -292,7 +294,7 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "fitness": float(np.mean(final.fitness)),
         "fitness_episodes": final.fitness,
-        "success_rate": final.success_rate(spec.get_fitness(fitness).success_threshold),
+        "success_rate": spec.get_fitness(fitness).success_rate(final.fitness),
         "fitness_trace": [r["fitness"] for r in rows],
         "return_trace": [r["return"] for r in rows],
         "native_return_trace": [r["native_return"] for r in rows],

@@ -99,6 +99,10 @@ budget = "smoke"
         ({"workers": 0}, "workers must be a whole number"),
         ({"name": "a b"}, "may hold only letters"),
         ({"defaults": {"llm_critic": True}}, "--llm-critic needs a model"),
+        (
+            {"tasks": ["Blackjack-v1"], "defaults": {"first_success": True}},
+            "cell Blackjack-v1__offline__seed0: --first-success stops at the success threshold",
+        ),
     ],
 )
 def test_mistakes_are_refused_with_where_and_how(tmp_path: Path, data: dict, message: str) -> None:

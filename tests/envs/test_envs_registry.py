@@ -236,3 +236,17 @@ def test_full_preset_matches_rl_zoo_budget_and_threshold(task_id):
     assert spec.preset("full").total_timesteps >= zoo_steps
     # Success with the native reward must be what the zoo's agent reached, or less.
     assert spec.get_fitness("native_return").success_threshold <= zoo_return
+
+
+def test_success_is_counted_only_where_a_threshold_is_declared() -> None:
+    cartpole = get_task("CartPole-v1").get_fitness()
+    assert cartpole.reached(475.0) and not cartpole.reached(474.9)
+    assert not cartpole.reached(None)
+    assert cartpole.success_rate([500.0, 10.0]) == 0.5 and cartpole.success_rate([]) is None
+    assert cartpole.threshold_text() == "475 steps"
+    # Blackjack's spec declares no reward_threshold: a return of 0 (a draw) is no success.
+    blackjack = get_task("Blackjack-v1").get_fitness()
+    assert blackjack.success_threshold is None
+    assert not blackjack.reached(1.0)
+    assert blackjack.success_rate([1.0, -1.0]) is None
+    assert blackjack.threshold_text() == "none declared"

@@ -220,6 +220,8 @@ def test_describe_a_module_id_from_the_cli(tmp_path):
     result = run_cli(["tasks", "--describe", "umod_cli:CliWalk-v0"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "observation" in result.stdout and "self.x += 0.1 * push" in result.stdout
+    # Registered without a reward_threshold: no success is made up for it.
+    assert "none declared" in result.stdout
 
 
 def test_an_id_of_a_package_not_imported_names_the_package_not_a_lookalike():

@@ -249,6 +249,9 @@ def test_tuple_dict_and_nested_observations_train_and_render(
     )
     result = _train("Blackjack-v1", blackjack, tmp_path / "bj", {})
     assert 4 <= result["field_ranges"]["obs_0"][0] <= result["field_ranges"]["obs_0"][1] <= 31
+    # Blackjack declares no reward_threshold: no success is counted (not "a return >= 0").
+    assert result["success_rate"] is None
+    assert "success_rate" not in (tmp_path / "bj" / "metrics.csv").read_text().splitlines()[0]
     policy = PPO.load(tmp_path / "bj" / "policy.zip", device="cpu").policy
     assert type(policy).__name__ == "ActorCriticPolicy"  # on the one-hot flattened tuple
 
