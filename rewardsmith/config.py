@@ -156,13 +156,7 @@ class SynthConfig:
         if self.env and self.task_file:
             raise UserError("--env and --task-file both given; a task file names its own env")
         if self.task is not None:
-            if not self.task.strip():
-                raise UserError("--task is empty; describe the behaviour in words, or omit it")
-            if len(self.task) > MAX_DESCRIPTION_CHARS:
-                raise UserError(
-                    f"--task is {len(self.task)} characters long; keep it under "
-                    f"{MAX_DESCRIPTION_CHARS} (describe the behaviour, not the code)"
-                )
+            check_task_text(self.task)
         _check_range("--iterations", self.iterations, 1, 100)
         # Every other seed is derived from this one by numpy's SeedSequence: 0 to 2**32 - 1.
         _check_range("--seed", self.seed, 0, 2**32 - 1)
@@ -225,6 +219,21 @@ class SynthConfig:
                 "drop --first-success, or declare one in a task file ([fitness] "
                 "success_threshold = <number>)"
             )
+
+
+def check_task_text(task: str) -> None:
+    """Check a ``--task`` description: not empty, not a wall of text.
+
+    Raises:
+        UserError: An empty or overlong description.
+    """
+    if not task.strip():
+        raise UserError("--task is empty; describe the behaviour in words, or omit it")
+    if len(task) > MAX_DESCRIPTION_CHARS:
+        raise UserError(
+            f"--task is {len(task)} characters long; keep it under "
+            f"{MAX_DESCRIPTION_CHARS} (describe the behaviour, not the code)"
+        )
 
 
 def normalise_budget(value: str | int) -> str:

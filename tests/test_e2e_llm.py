@@ -94,6 +94,15 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
     assert first["model"] == "my-model" and first.get("n") == 4
     assert first["messages"][0]["role"] == "system"
     assert "pole_angle" in first["messages"][1]["content"]  # the fields table
+    # `tasks --prompt` shows a user this very request, word for word.
+    shown = run_cli(
+        ["tasks", "--describe", "CartPole-v1", "--prompt", "--task", "balance the pole"],
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert [m["role"] for m in first["messages"]] == ["system", "user"]
+    for message in first["messages"]:
+        assert message["content"].strip() in shown.stdout, message["role"]
     # Each rejection goes back to the model with the critic's verdict.
     revise_1 = requests[1]["messages"][-1]["content"]
     assert "pole_tip_height" in revise_1

@@ -120,6 +120,14 @@ def task_prompt_values(ctx: DesignContext) -> dict[str, Any]:
     }
 
 
+def first_messages(ctx: DesignContext) -> list[dict[str, str]]:
+    """The system prompt and the task: what a model designer reads before its first answer."""
+    return [
+        {"role": "system", "content": render("system")},
+        {"role": "user", "content": render("initial_user", **task_prompt_values(ctx))},
+    ]
+
+
 def conversation_markdown(messages: list[dict[str, str]]) -> str:
     """The conversation as markdown, one section per message."""
     parts = [f"# Prompt ({len(messages)} messages)"]
@@ -188,10 +196,7 @@ class LLMDesigner:
 
     def base_messages(self, ctx: DesignContext) -> list[dict[str, str]]:
         """System prompt and the task as the first user turn."""
-        return [
-            {"role": "system", "content": render("system")},
-            {"role": "user", "content": render("initial_user", **task_prompt_values(ctx))},
-        ]
+        return first_messages(ctx)
 
     def propose(self, ctx: DesignContext, history: list[IterationRecord], n: int) -> DesignBatch:
         """``n`` candidates (fewer if the model keeps answering without code).

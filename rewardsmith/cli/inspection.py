@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -15,6 +16,9 @@ from rich.table import Column, Table
 
 from rewardsmith.cli.core import _fail, _fmt, _print_report, app, console
 from rewardsmith.errors import UserError
+
+if TYPE_CHECKING:
+    from rewardsmith.envs.spec import TaskSpec
 
 
 def _read_reward_file(path: Path) -> str:
@@ -84,20 +88,51 @@ def check(
     raise typer.Exit(1)
 
 
+def _print_prompt(spec: TaskSpec, task: str | None, fitness: str | None) -> None:
+    """The first design request, as ``synthesize --model`` sends it (``--task`` included)."""
+    from rewardsmith.agent.designer import DesignContext, conversation_markdown, first_messages
+    from rewardsmith.config import check_task_text
+
+    try:
+        if task is not None:
+            check_task_text(task)
+        measure = spec.get_fitness(fitness)
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    ctx = DesignContext(task=spec, description=task or spec.description, fitness=measure, seed=0)
+    console.print(
+        conversation_markdown(first_messages(ctx)), markup=False, highlight=False, soft_wrap=True
+    )
+
+
 @app.command()
 def tasks(
     describe: str = typer.Option(None, "--describe", help="Show one task as a designer sees it."),
     task_file: str = typer.Option(None, "--task-file", help="Validate and show a task file."),
+    prompt: bool = typer.Option(
+        False, "--prompt", help="Print the model's first request for that task, word for word."
+    ),
+    task: str = typer.Option(None, "--task", help="With --prompt: the behaviour in words."),
+    fitness: str = typer.Option(None, "--fitness", help="With --prompt: the fitness measure."),
 ) -> None:
     """List the built-in tasks and their state fields."""
     from rewardsmith.envs.generic import env_source
     from rewardsmith.envs.registry import all_tasks, resolve_task
 
+    if (prompt or task or fitness) and not (describe or task_file):
+        _fail("--prompt, --task and --fitness show one task; add --describe ID or --task-file FILE")
+    if (task or fitness) and not prompt:
+        _fail("--task and --fitness change the prompt only; add --prompt")
     if describe or task_file:
         try:
             spec = resolve_task(describe, task_file)
         except UserError as exc:
             _fail(str(exc))
+        if prompt:
+            _print_prompt(spec, task, fitness)
+            return
         console.print(
             f"[bold]{escape(spec.id)}[/] ({escape(spec.env_id)}): {escape(spec.description)}",
             highlight=False,

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from tests.envs.test_envs_taskfile import GOOD
 from tests.helpers import run_cli
 
@@ -51,3 +53,31 @@ def test_check_a_reward_against_a_task_file(tmp_path: Path) -> None:
     assert "nose_hieght" in result.stdout and "Traceback" not in result.stderr
     result = run_cli(["check", str(good)], cwd=tmp_path)
     assert result.returncode == 2 and "pass --env ID or --task-file FILE" in result.stderr
+
+
+def test_prompt_shows_the_first_design_request_unwrapped(tmp_path: Path) -> None:
+    args = ["tasks", "--describe", "Hopper-v5", "--prompt", "--task", "hop backwards"]
+    result = run_cli([*args, "--fitness", "backward_distance"], cwd=tmp_path, env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("# Prompt (2 messages)") and "## 0: system" in out and "## 1: user" in out
+    assert "## Task\n\nhop backwards\n" in out
+    assert "scored by `backward_distance`" in out
+    # Table rows stay whole at any terminal width: the text is what the model reads.
+    assert "| `torso_height` | scalar | m | Height of the torso centre" in out
+    assert "the episode ends below 0.7 m). |" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompt"], "add --describe ID or --task-file FILE"),
+        (["--describe", "Hopper-v5", "--task", "hop"], "change the prompt only; add --prompt"),
+        (["--describe", "Hopper-v5", "--prompt", "--task", "  "], "--task is empty"),
+        (["--describe", "Hopper-v5", "--prompt", "--fitness", "nope"], "has no fitness 'nope'"),
+    ],
+)
+def test_prompt_mistakes_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_cli(["tasks", *args], cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
