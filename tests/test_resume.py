@@ -47,7 +47,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "--samples",
         "3",
         "--workers",
-        "1",
+        "2",
         "--eval-seeds",
         "0",
         "--search",
