@@ -54,3 +54,18 @@ def survivors(
     second = tiebreak if tiebreak is not None else [0.0] * len(fitness)
     order = sorted(range(len(fitness)), key=lambda i: (-fitness[i], -second[i], i))
     return sorted(order[:keep])
+
+
+def pruned_reason(fitness: float, kept: Sequence[float], eta: int, candidates: int) -> str:
+    """Why a candidate of fitness ``fitness`` stopped at a rung where ``kept`` went on.
+
+    A tie with the last one kept (common where the fitness is capped) says so: "not in the
+    best 1/2" reads as false when the candidate scored as high as one that went on.
+    """
+    floor = min(kept)
+    if fitness >= floor:
+        return (
+            f"its fitness {fitness:.4g} tied with a candidate that went on, which got there "
+            "sooner (a higher mean over its checkpoints)"
+        )
+    return f"its fitness {fitness:.4g} was not in the best 1/{eta} of the {candidates} candidates"

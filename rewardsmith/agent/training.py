@@ -26,7 +26,7 @@ from typing import Any
 
 from rewardsmith.agent.candidate import CandidateResult
 from rewardsmith.agent.dedup import Twin, find_twins
-from rewardsmith.agent.halving import plan_rungs, survivors
+from rewardsmith.agent.halving import plan_rungs, pruned_reason, survivors
 from rewardsmith.config import SynthConfig
 from rewardsmith.envs.spec import FitnessMeasure, PPOPreset, TaskSpec
 from rewardsmith.sandbox.runner import Limits
@@ -240,10 +240,15 @@ class TrainingPhase:
                     continue
                 result = results[entry.slot]
                 result.pruned = True
+                reason = pruned_reason(
+                    result.fitness or 0.0,
+                    [ranked[i].fitness or 0.0 for i in keep],
+                    self.config.eta,
+                    len(trained),
+                )
                 result.problems.append(
                     f"successive halving stopped it after {result.steps} of {total} env steps: "
-                    f"its fitness {result.fitness:.4g} was not in the best 1/{self.config.eta} "
-                    f"of the {len(trained)} candidates at that rung"
+                    f"{reason} at that rung"
                 )
                 final[entry.slot] = result
             alive = next_alive

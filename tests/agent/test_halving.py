@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewardsmith.agent.halving import plan_rungs, survivors
+from rewardsmith.agent.halving import plan_rungs, pruned_reason, survivors
 
 
 def test_eight_candidates_eta_two_train_four_rungs_ending_at_the_budget() -> None:
@@ -45,3 +45,15 @@ def test_ties_at_a_capped_fitness_go_to_the_faster_learner() -> None:
     trace_means = [690.0, 627.0, 850.0, 700.0]
     assert survivors(fitness, 2, trace_means) == [0, 2]
     assert survivors(fitness, 2) == [0, 1]
+
+
+def test_a_pruned_candidate_tied_with_one_kept_is_told_so() -> None:
+    # InvertedPendulum at smoke: both finalists balanced 1000 steps at the second rung.
+    fitness, trace = [1000.0, 1000.0], [400.0, 650.0]
+    assert survivors(fitness, 2, trace) == [1]
+    assert "tied with a candidate that went on, which got there sooner" in pruned_reason(
+        1000.0, [1000.0], 2, 2
+    )
+    assert pruned_reason(96.3, [227.7, 1000.0], 2, 4) == (
+        "its fitness 96.3 was not in the best 1/2 of the 4 candidates"
+    )
