@@ -114,7 +114,8 @@ def task_prompt_values(ctx: DesignContext) -> dict[str, Any]:
         "termination": task.termination,
         "fitness_name": ctx.fitness.name,
         "fitness_meaning": ctx.fitness.meaning,
-        "fitness_unit": ctx.fitness.unit,
+        # "-" marks a unitless measure; "(unit: -)" would tell the model nothing.
+        "fitness_unit": "" if ctx.fitness.unit.strip() in ("", "-") else ctx.fitness.unit,
         "example_params": ", ".join(example),
         "env_source": _env_source(task),
     }

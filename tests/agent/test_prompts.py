@@ -51,6 +51,16 @@ def test_initial_user_has_fields_action_termination_fitness_but_no_fitness_code(
     assert "{{" not in text and "{%" not in text
 
 
+def test_the_fitness_unit_is_named_only_when_there_is_one() -> None:
+    from dataclasses import replace
+
+    measure = CHEETAH.fitness[0]
+    text = render("initial_user", **task_prompt_values(_ctx()))
+    assert f"(unit: {measure.unit})" in text
+    unitless = DesignContext(CHEETAH, "run", replace(measure, unit="-"), seed=0)
+    assert "(unit:" not in render("initial_user", **task_prompt_values(unitless))
+
+
 def test_initial_user_uses_the_task_description_when_the_user_gave_none() -> None:
     ctx = DesignContext(CARTPOLE, "  ", CARTPOLE.fitness[0], seed=0)
     text = render("initial_user", **task_prompt_values(ctx))
