@@ -438,9 +438,11 @@ class SynthesisLoop:
         if confirmation is not None:
             report["confirmation"] = confirmation
         if self.config.eval_seeds > 0:
+            seeds = self.config.eval_seeds
+            arms = "native and sparse baselines" if self.task.native_reward else "sparse baseline"
             self.callbacks.on_message(
-                f"final evaluation: best reward, native and sparse baselines on "
-                f"{self.config.eval_seeds} seeds"
+                f"final evaluation: the best reward and the {arms} on {seeds} "
+                f"seed{'' if seeds == 1 else 's'} each"
             )
             plan = FinalEvalPlan(
                 task=self.task,
