@@ -83,7 +83,9 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     shown = run_cli(["show", str(run)], cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert f"iteration {iterations - 1}" in shown.stdout and "fitness" in shown.stdout
+    # Numbered from 1, as synthesize counted them ("iteration 1/2").
+    assert f"iteration {iterations}" in shown.stdout and "fitness" in shown.stdout
+    assert f"iteration {iterations + 1}" not in shown.stdout
 
 
 def _check_confirmation(run: Path, report: dict, limit: float) -> None:

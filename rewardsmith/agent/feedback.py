@@ -341,7 +341,8 @@ def human_feedback(
         fit = f", fitness {fmt(results[slot].fitness)}" if show_fitness else ""
         places.append(f"{place}. candidate {slot}{fit}{note}")
     earlier = [
-        {"iteration": i, "code": r.candidate.source.strip()} for i, r in preferred_history(history)
+        {"iteration": i + 1, "code": r.candidate.source.strip()}
+        for i, r in preferred_history(history)
     ]
     return render(
         "human_feedback",

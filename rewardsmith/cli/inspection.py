@@ -186,7 +186,7 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         highlight=False,
     )
     for it in summary["iterations"]:
-        table = Table(title=f"iteration {it['index']}", title_justify="left")
+        table = Table(title=f"iteration {it['index'] + 1}", title_justify="left")
         for col in ("cand", "id", "status", "fitness", "notes"):
             table.add_column(col)
         for c in it["candidates"]:

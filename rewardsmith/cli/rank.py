@@ -57,18 +57,20 @@ def _pick(store: RunStore, wanted: int | None, config: dict[str, Any]) -> tuple[
 
     found = store.list_iterations()
     if wanted is not None:
-        if wanted not in found:
+        # Numbered from 1, as synthesize, show, the page and the report count them.
+        if wanted - 1 not in found:
+            numbers = ", ".join(str(i + 1) for i in found) or "none"
             raise UserError(
                 f"--iteration {wanted} does not exist in {store.root}; it has iterations "
-                f"{found or 'none'} (numbered from 0)"
+                f"{numbers} (numbered from 1)"
             )
-        manifest = _manifest(store, wanted, config)
+        manifest = _manifest(store, wanted - 1, config)
         if manifest is None:
             raise UserError(
                 f"iteration {wanted} of {store.root} has no trained candidate to rank yet; "
                 "wait until its training finishes"
             )
-        return wanted, manifest
+        return wanted - 1, manifest
     for index in reversed(found):
         if load_ranking(store.iter_dir(index)) is not None:
             continue
@@ -128,7 +130,7 @@ def _record_missing(
 def rank(
     run: Path = typer.Argument(..., help="A run folder made by `rewardsmith synthesize`."),
     iteration: int = typer.Option(
-        None, "--iteration", help="Rank this iteration (from 0), even a past one."
+        None, "--iteration", help="Rank this iteration (from 1), even a past one."
     ),
     open_page: bool = typer.Option(True, "--open/--no-open", help="Open the page in a browser."),
 ) -> None:

@@ -84,6 +84,11 @@ def _registration(env_id: str) -> list[str]:
     ]
 
 
+def _iteration_number(index: Any) -> str:
+    """The 1-based number people see (``synthesize``, ``show``, the page) for an index."""
+    return str(index + 1) if isinstance(index, int) else "?"
+
+
 def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
@@ -132,7 +137,7 @@ def _docstring(
         "",
         f"Behaviour: {report.get('description') or run.get('description', '')}",
         f"Source run: {run_dir.resolve()} (designed by {designer}); candidate "
-        f"{search.get('candidate')} from iteration {search.get('iteration')}.",
+        f"{search.get('candidate')} from iteration {_iteration_number(search.get('iteration'))}.",
         f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by rewardsmith "
         f"{run.get('versions', {}).get('rewardsmith', '?')}.",
         "",

@@ -130,12 +130,12 @@ def test_human_feedback_carries_order_traces_history_and_the_words_verbatim() ->
     assert "component upright: [0.25, 0.75]" in body
     assert "Worst-ranked reward (candidate 0)" in body and OLD.strip() in body
     assert "it changed" in body
-    assert "Iteration 0:" in body  # the bounded history of preferred rewards
+    assert "Iteration 1:" in body  # the bounded history of preferred rewards
     assert text in body
     assert "fitness" not in body  # the ranking is the person's own
     both = human_feedback(results, ranking, [], CARTPOLE.fitness[0], True, "")
     assert "1. candidate 1, fitness 1" in both and "task fitness" in both
-    assert "Iteration 0:" not in both and "differs from the previous" not in both
+    assert "Iteration 1:" not in both and "differs from the previous" not in both
 
 
 def test_when_nothing_is_acceptable_the_prompt_says_so() -> None:

@@ -116,6 +116,7 @@ def test_interrupted_wait_resumes_and_rank_gives_the_ranking(tmp_path: Path) -> 
     assert nothing.returncode == 2 and "ranked already" in nothing.stderr
     missing = run_cli(["rank", str(run), "--iteration", "7", "--no-open"], tmp_path, timeout=60)
     assert missing.returncode == 2 and "--iteration 7 does not exist" in missing.stderr
+    assert "it has iterations 1 (numbered from 1)" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
