@@ -241,7 +241,7 @@ def _seeds(raw: Any, source: str) -> list[int]:
 
 
 def _validate_cell(
-    cell: Cell, where: str, checked: dict[tuple[str, str, str | None], FitnessMeasure]
+    cell: Cell, where: str, checked: dict[tuple[str, str, str | None], tuple[str, FitnessMeasure]]
 ) -> None:
     key = (cell.config.env, cell.config.task_file or "", cell.config.fitness)
     try:
@@ -250,8 +250,9 @@ def _validate_cell(
             from rewardsmith.envs.registry import resolve_task
 
             task = resolve_task(cell.config.env, cell.config.task_file)
-            checked[key] = task.get_fitness(cell.config.fitness)
-        cell.config.validate_fitness(cell.config.env or cell.config.task_file or "", checked[key])
+            checked[key] = (task.id, task.get_fitness(cell.config.fitness))
+        # Named by the task's id, as `synthesize` names it, not by the cell's env or file.
+        cell.config.validate_fitness(*checked[key])
     except UserError as exc:
         raise UserError(f"{where}: {exc}") from None
     except KeyError as exc:
@@ -301,7 +302,7 @@ def parse_campaign(data: dict[str, Any], source: str, base: Path) -> CampaignSpe
     out = out if out.is_absolute() else base / out
     folder = out / name
     cells = []
-    checked: dict[tuple[str, str, str | None], FitnessMeasure] = {}
+    checked: dict[tuple[str, str, str | None], tuple[str, FitnessMeasure]] = {}
     for task in tasks:
         for designer in designers:
             for seed in seeds:

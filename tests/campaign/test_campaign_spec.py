@@ -101,7 +101,8 @@ budget = "smoke"
         ({"defaults": {"llm_critic": True}}, "--llm-critic needs a model"),
         (
             {"tasks": ["Blackjack-v1"], "defaults": {"first_success": True}},
-            "cell Blackjack-v1__offline__seed0: --first-success stops at the success threshold",
+            "cell Blackjack-v1__offline__seed0: --first-success stops at the success threshold, "
+            "and Blackjack-v1's fitness",
         ),
     ],
 )
