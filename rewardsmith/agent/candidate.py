@@ -67,6 +67,10 @@ class CandidateResult:
         steps: Env steps trained.
         success_rate: Fraction of final evaluation episodes at or above the threshold.
         pruned: Successive halving stopped it before the full budget.
+        tied: Halving stopped it at a tie: its fitness at that rung equalled the lowest of
+            those that went on (common where the fitness is capped). The confirmation may
+            retrain it for the whole budget, since the one kept in its place can still
+            collapse later.
     """
 
     candidate: RewardCandidate
@@ -82,6 +86,7 @@ class CandidateResult:
     steps: int = 0
     success_rate: float | None = None
     pruned: bool = False
+    tied: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the run folder."""

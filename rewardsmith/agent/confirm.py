@@ -4,10 +4,11 @@ The search measures every candidate on a single PPO seed, and at these budgets t
 of the same reward often differ by 2-3x in fitness. The highest of many single-seed
 measurements is biased toward the luckiest seed (the winner's curse): on Reacher-v5 the
 search picked a reward that reached 1.6 cm on its search seed and 5.8 cm on fresh ones.
-So the ``confirm_top`` fittest distinct rewards that trained for the whole budget are
-retrained on ``confirm_seeds`` fresh seeds (the same seeds for every reward, so no reward
-is favoured by easier seeds than the others), and the one with the highest
-mean over those seeds becomes the run's answer. The search seed itself is left out of
+So the ``confirm_top`` fittest distinct rewards that trained for the whole budget (any
+place left goes to rewards that successive halving stopped at a tie) are retrained on
+``confirm_seeds`` fresh seeds (the same seeds for every reward, so no reward is favoured
+by easier seeds than the others), and the one with the highest mean over those seeds
+becomes the run's answer. The search seed itself is left out of
 that mean: it is the measurement the shortlist was selected on, so it is biased upward,
 most of all for the rewards that only made the shortlist by luck.
 
@@ -44,7 +45,8 @@ class Finalist:
     """A shortlisted reward and what the confirmation measured.
 
     Args:
-        result: Its search result (full budget, one seed).
+        result: Its search result (one seed; the full budget, or a rung's share for a
+            reward that halving stopped at a tie).
         iteration: The iteration it was trained in.
         fitness: Final fitness on each confirmation seed that trained.
         trace_means: Mean of the fitness trace on each of those seeds (breaks ties at a
@@ -64,11 +66,16 @@ class Finalist:
         """Mean fitness over the confirmation seeds (``None`` when none trained)."""
         return float(np.mean(self.fitness)) if self.fitness else None
 
-    def rank_key(self) -> tuple[bool, float, float, float]:
-        """Sort key, higher is better: no failure, confirmed mean, trace mean, search fitness."""
+    def rank_key(self) -> tuple[bool, float, float, bool, float]:
+        """Sort key, higher is better: no failure, confirmed mean, trace mean, search.
+
+        The search's measure last, a full-budget one first: a rung's fitness is not
+        comparable with it.
+        """
         mean = self.mean if self.mean is not None else -math.inf
         trace = float(np.mean(self.trace_means)) if self.trace_means else -math.inf
-        return (self.failed == 0, mean, trace, self.result.fitness or -math.inf)
+        search = self.result.fitness if self.result.fitness is not None else -math.inf
+        return (self.failed == 0, mean, trace, not self.result.pruned, search)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the report."""
@@ -76,6 +83,8 @@ class Finalist:
             "id": self.result.candidate.id,
             "iteration": self.iteration,
             "search_fitness": self.result.fitness,
+            "search_steps": self.result.steps,
+            "search_pruned": self.result.pruned,
             "fitness": self.fitness,
             "mean": self.mean,
             "failed": self.failed,
@@ -97,20 +106,29 @@ def why_chosen(chosen: Finalist, pick: Finalist) -> str:
 
 
 def shortlist(history: Sequence[IterationRecord], top: int) -> list[tuple[CandidateResult, int]]:
-    """The ``top`` fittest distinct rewards that trained for the whole budget.
+    """The ``top`` fittest distinct rewards that trained for the whole budget, then ties.
 
     A reward proposed again in a later iteration (same id), or a twin that inherited
-    another candidate's result without training (identical traces), counts once.
+    another candidate's result without training (identical traces), counts once. Places
+    the full-budget rewards leave free go to rewards that successive halving stopped at a
+    tie (:attr:`CandidateResult.tied`), the most trained first: on InvertedPendulum two
+    candidates balanced all 1000 steps at the second rung, the one kept scored 227 at the
+    full budget, and without this the search's answer was the 227.
 
     Returns:
-        ``(result, iteration)`` pairs, fittest first (ties: earliest first).
+        ``(result, iteration)`` pairs: the full-budget rewards fittest first (ties:
+        earliest first), so the first is the search's pick; then the tied ones. None of
+        the tied ones when no reward trained for the whole budget.
     """
     seen_ids: set[str] = set()
     seen_results: set[tuple[Any, ...]] = set()
-    pool: list[tuple[CandidateResult, int]] = []
+    full: list[tuple[CandidateResult, int]] = []
+    tied: list[tuple[CandidateResult, int]] = []
     for record in history:
         for result in record.results:
-            if result.status != "ok" or result.pruned or result.fitness is None:
+            if result.status != "ok" or result.fitness is None:
+                continue
+            if result.pruned and not result.tied:
                 continue
             fingerprint = (
                 result.fitness,
@@ -121,9 +139,14 @@ def shortlist(history: Sequence[IterationRecord], top: int) -> list[tuple[Candid
                 continue
             seen_ids.add(result.candidate.id)
             seen_results.add(fingerprint)
-            pool.append((result, record.index))
-    order = sorted(range(len(pool)), key=lambda i: (-(pool[i][0].fitness or 0.0), i))
-    return [pool[i] for i in order[:top]]
+            (tied if result.pruned else full).append((result, record.index))
+    full = [full[i] for i in sorted(range(len(full)), key=lambda i: (-full[i][0].fitness, i))]
+    # The later the rung, the longer it trained and the more its tie says.
+    tied = [tied[i] for i in sorted(range(len(tied)), key=lambda i: (-tied[i][0].steps, i))]
+    picked = full[:top]
+    if picked:
+        picked += tied[: top - len(picked)]
+    return picked
 
 
 @dataclass

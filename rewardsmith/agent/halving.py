@@ -56,14 +56,22 @@ def survivors(
     return sorted(order[:keep])
 
 
+def is_tie(fitness: float, kept: Sequence[float]) -> bool:
+    """Whether a candidate stopped at a rung scored as high as one of ``kept`` that went on.
+
+    Only the tiebreak (who got there sooner) set them apart, so the one stopped may be as
+    good a reward as the one kept.
+    """
+    return fitness >= min(kept)
+
+
 def pruned_reason(fitness: float, kept: Sequence[float], eta: int, candidates: int) -> str:
     """Why a candidate of fitness ``fitness`` stopped at a rung where ``kept`` went on.
 
     A tie with the last one kept (common where the fitness is capped) says so: "not in the
     best 1/2" reads as false when the candidate scored as high as one that went on.
     """
-    floor = min(kept)
-    if fitness >= floor:
+    if is_tie(fitness, kept):
         return (
             f"its fitness {fitness:.4g} tied with a candidate that went on, which got there "
             "sooner (a higher mean over its checkpoints)"

@@ -26,7 +26,7 @@ from typing import Any
 
 from rewardsmith.agent.candidate import CandidateResult
 from rewardsmith.agent.dedup import Twin, find_twins
-from rewardsmith.agent.halving import plan_rungs, pruned_reason, survivors
+from rewardsmith.agent.halving import is_tie, plan_rungs, pruned_reason, survivors
 from rewardsmith.config import SynthConfig
 from rewardsmith.envs.spec import FitnessMeasure, PPOPreset, TaskSpec
 from rewardsmith.sandbox.runner import Limits
@@ -240,12 +240,9 @@ class TrainingPhase:
                     continue
                 result = results[entry.slot]
                 result.pruned = True
-                reason = pruned_reason(
-                    result.fitness or 0.0,
-                    [ranked[i].fitness or 0.0 for i in keep],
-                    self.config.eta,
-                    len(trained),
-                )
+                kept = [ranked[i].fitness or 0.0 for i in keep]
+                result.tied = is_tie(result.fitness or 0.0, kept)
+                reason = pruned_reason(result.fitness or 0.0, kept, self.config.eta, len(trained))
                 result.problems.append(
                     f"successive halving stopped it after {result.steps} of {total} env steps: "
                     f"{reason} at that rung"

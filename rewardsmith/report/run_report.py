@@ -39,14 +39,26 @@ def _summary(report: dict[str, Any]) -> list[dict[str, str]]:
 
 def _confirmation_text(confirmation: dict[str, Any]) -> str:
     seeds = len(confirmation.get("seeds", []))
-    text = (
-        f"The {len(confirmation.get('candidates', []))} fittest rewards of the search were "
-        f"retrained on {seeds} fresh seed(s) each; the best mean there was chosen."
-    )
+    rows = confirmation.get("candidates", [])
+    tied = sum(1 for cand in rows if cand.get("search_pruned"))
+    text = f"The {len(rows)} fittest rewards of the search"
+    if tied:
+        text += (
+            f" ({tied} of them stopped by successive halving at a tie with one that went on,"
+            " whose search fitness is that rung's)"
+        )
+    text += f" were retrained on {seeds} fresh seed(s) each; the best mean there was chosen."
     if confirmation.get("changed"):
         # Runs saved before the report said why have no "reason".
         why = confirmation.get("reason") or "its one-seed fitness did not hold up"
         text += f" It was not the search's own pick (`{confirmation.get('search_pick')}`): {why}."
+    return text
+
+
+def _search_fitness(cand: dict[str, Any]) -> str:
+    text = fmt(cand.get("search_fitness"))
+    if cand.get("search_pruned"):
+        text += f" (at {int(cand.get('search_steps', 0)):,} steps)"
     return text
 
 
@@ -61,7 +73,7 @@ def _confirmation_rows(confirmation: dict[str, Any]) -> list[dict[str, Any]]:
                 "id": cand.get("id"),
                 "chosen": cand.get("id") == confirmation.get("chosen"),
                 "iteration": int(cand.get("iteration", 0)) + 1,
-                "search": fmt(cand.get("search_fitness")),
+                "search": _search_fitness(cand),
                 "seeds": seeds,
                 "mean": fmt(cand.get("mean")),
             }

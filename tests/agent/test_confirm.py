@@ -69,6 +69,37 @@ def test_shortlist_keeps_the_fittest_distinct_full_budget_rewards() -> None:
     assert shortlist([IterationRecord(0, [d, failed], None, "")], 3) == []
 
 
+def test_places_left_go_to_rewards_halving_stopped_at_a_tie_most_trained_first() -> None:
+    # InvertedPendulum, one iteration: the finalist kept at the last rung collapsed to 227
+    # at the full budget; the one stopped beside it had balanced all 1000 steps too.
+    kept = _result(_reward(1), 227.0)
+    late_tie = _result(_reward(2), 1000.0, pruned=True)
+    early_tie = _result(_reward(3), 1000.0, pruned=True)
+    early_tie.steps = 500  # stopped at the first rung, late_tie at the second (1000 steps)
+    early_tie.fitness_trace = early_tie.return_trace = [1000.0]
+    beaten = _result(_reward(4), 96.0, pruned=True)  # below every one that went on
+    late_tie.tied = early_tie.tied = True
+    history = [IterationRecord(0, [kept, early_tie, late_tie, beaten], None, "")]
+    picked = [r for r, _ in shortlist(history, 3)]
+    assert picked == [kept, late_tie, early_tie]  # the search's pick stays first
+    assert [r for r, _ in shortlist(history, 2)] == [kept, late_tie]
+    # Full-budget rewards come first and keep their places.
+    other = _result(_reward(5), 400.0)
+    history.append(IterationRecord(1, [other], None, ""))
+    assert [r for r, _ in shortlist(history, 2)] == [other, kept]
+    # With no full-budget reward there is no search pick to confirm against.
+    assert shortlist([IterationRecord(0, [late_tie, early_tie], None, "")], 3) == []
+
+
+def test_on_equal_fresh_seeds_a_full_budget_reward_ranks_before_one_stopped_at_a_tie() -> None:
+    kept = Finalist(_result(_reward(1), 227.0), 0, [1000.0], [600.0])
+    stopped = Finalist(_result(_reward(2), 1000.0, pruned=True), 0, [1000.0], [600.0])
+    stopped.result.tied = True
+    assert sorted([stopped, kept], key=lambda f: f.rank_key(), reverse=True) == [kept, stopped]
+    row = stopped.to_json()
+    assert row["search_pruned"] is True and row["search_steps"] == 1000
+
+
 def test_a_reward_that_failed_a_fresh_seed_ranks_last_and_ties_go_to_the_faster_learner() -> None:
     steady = Finalist(_result(_reward(1), 500.0), 0, [500.0, 500.0], [300.0, 320.0])
     quick = Finalist(_result(_reward(2), 500.0), 0, [500.0, 500.0], [450.0, 410.0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewardsmith.agent.halving import plan_rungs, pruned_reason, survivors
+from rewardsmith.agent.halving import is_tie, plan_rungs, pruned_reason, survivors
 
 
 def test_eight_candidates_eta_two_train_four_rungs_ending_at_the_budget() -> None:
@@ -51,6 +51,8 @@ def test_a_pruned_candidate_tied_with_one_kept_is_told_so() -> None:
     # InvertedPendulum at smoke: both finalists balanced 1000 steps at the second rung.
     fitness, trace = [1000.0, 1000.0], [400.0, 650.0]
     assert survivors(fitness, 2, trace) == [1]
+    assert is_tie(1000.0, [1000.0]) and is_tie(500.0, [500.0, 800.0])
+    assert not is_tie(499.9, [500.0, 800.0])
     assert "tied with a candidate that went on, which got there sooner" in pruned_reason(
         1000.0, [1000.0], 2, 2
     )

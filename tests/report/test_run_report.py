@@ -161,6 +161,8 @@ def test_show_and_report_say_why_confirmation_overturned_the_pick(
     report = json.loads(report_path.read_text())
     reason = "the search's pick failed to train on 1 fresh seed(s)"
     report["confirmation"]["reason"] = reason
+    # The search's pick had been stopped by successive halving at a tie.
+    report["confirmation"]["candidates"][1].update(search_pruned=True, search_steps=10000)
     report_path.write_text(json.dumps(report))
     proc = run_cli(["show", str(given)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -168,4 +170,7 @@ def test_show_and_report_say_why_confirmation_overturned_the_pick(
         proc.stdout.split()
     )
     assert run_cli(["report", str(given)], cwd=tmp_path).returncode == 0
-    assert f"(`0123456789ab`): {reason}." in (given / "report.md").read_text()
+    markdown = (given / "report.md").read_text()
+    assert f"(`0123456789ab`): {reason}." in markdown
+    assert "(1 of them stopped by successive halving at a tie with one that went on" in markdown
+    assert "| `0123456789ab` | 1 | 200.000 (at 10,000 steps) |" in markdown
