@@ -48,7 +48,8 @@ class SynthConfig:
         confirm_top: How many of the search's fittest rewards are retrained on fresh seeds
             before the best is chosen (fewer than 2: the search's pick stands). The search
             measures each reward on one seed, and the best of many one-seed measurements
-            is often just the luckiest.
+            is often just the luckiest. Rewards that trained for the whole budget come
+            first; places left go to rewards successive halving stopped at a tie.
         confirm_seeds: Fresh seeds each of those rewards is retrained on (0: no
             confirmation).
         llm_critic: Have the model review each candidate before training.
