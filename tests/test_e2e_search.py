@@ -15,7 +15,9 @@ import pytest
 from tests.helpers import fenced_answer, run_cli
 from tests.llm_server import ScriptedLLMServer
 
-pytestmark = pytest.mark.slow
+# One Ray test at a time under pytest-xdist: each starts its own cluster, and one checks
+# that no embedded cluster is left in the temp folder.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 UPRIGHT = """
 import numpy as np

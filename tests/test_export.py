@@ -47,6 +47,11 @@ def _outside(code: str, folder: Path, blocked: str = "rewardsmith", timeout: flo
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# The tests of the exported tiny run share one pytest-xdist worker with the report's,
+# which builds the tiny run once for them all.
+TINY = pytest.mark.xdist_group("tiny_run")
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tiny_run(tmp_path_factory)
@@ -58,6 +63,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@TINY
 def test_exported_module_needs_only_numpy_and_gymnasium(exported: Path) -> None:
     code = """
 import json, sys, gymnasium as gym, my_reward as m
@@ -83,6 +89,7 @@ print(json.dumps({"total": total, "components": sorted(info["reward_components"]
 
 
 @pytest.mark.slow
+@TINY
 def test_exported_reward_matches_rewardsmith_on_the_same_states(
     exported: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,6 +128,7 @@ def tiny_reward_dir(exported: Path) -> Path:
 
 
 @pytest.mark.slow
+@TINY
 def test_an_exported_reward_reads_fields_one_step_back(exported: Path) -> None:
     """The module's wrappers give ``prev_<field>`` as training did, one env or a batch."""
     text = exported.read_text()
@@ -162,6 +170,7 @@ print(json.dumps({"worst": float(max(errors))}))
 
 
 @pytest.mark.slow
+@TINY
 def test_training_on_the_exported_file_alone_reaches_the_reported_fitness(
     exported: Path,
 ) -> None:

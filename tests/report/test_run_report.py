@@ -14,7 +14,8 @@ from tests.helpers import run_cli
 from tests.report.browser import open_report
 from tests.report.tiny_run import copy_run
 
-pytestmark = pytest.mark.slow  # builds (once per session) a tiny real run
+# Builds (once per session, on one pytest-xdist worker) a tiny real run.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tiny_run")]
 
 
 def _video(folder: Path) -> None:

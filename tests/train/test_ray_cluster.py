@@ -19,7 +19,9 @@ import pytest
 from rewardsmith.train.ray_executor import ray_address_problem
 from tests.helpers import run_cli
 
-pytestmark = pytest.mark.slow
+# One Ray test at a time under pytest-xdist: each starts its own cluster, and one checks
+# that no embedded cluster is left in the temp folder.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 
 def _free_port() -> int:

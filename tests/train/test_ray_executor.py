@@ -20,7 +20,9 @@ from rewardsmith.train.jobs import JobOutcome
 from rewardsmith.train.ray_executor import RAY_TEMP_PREFIX, RayExecutor
 from rewardsmith.train.scratch import ROOT_PREFIX
 
-pytestmark = pytest.mark.slow
+# One Ray test at a time under pytest-xdist: each starts its own cluster, and one checks
+# that no embedded cluster is left in the temp folder.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 REWARD = """
 import numpy as np
