@@ -60,6 +60,10 @@ def _load_builtins() -> None:
         importlib.import_module(f"rewardsmith.envs.{module}")
 
 
+#: What a task file's name ends with (a mistake to catch where a task id is expected).
+TASK_FILE_SUFFIXES = (".toml", ".yaml", ".yml")
+
+
 def get_task(task_id: str) -> TaskSpec:
     """The registered task ``task_id``; any other gymnasium id gets a generic task.
 
@@ -84,6 +88,11 @@ def get_task(task_id: str) -> TaskSpec:
         if paths:
             _IMPORT_PATHS[spec.id] = paths
         return spec
+    if task_id.lower().endswith(TASK_FILE_SUFFIXES):
+        raise UserError(
+            f"unknown env {task_id!r}: that is a task file's name; pass it with "
+            f"--task-file {task_id}"
+        )
     known = [*_REGISTRY, *(i for i in gymnasium_ids() if i not in _REGISTRY)]
     raise UserError(
         f"unknown env {task_id!r}{unknown_env_hint(task_id, known)} (run `rewardsmith tasks` "

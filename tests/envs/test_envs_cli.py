@@ -75,6 +75,7 @@ def test_prompt_shows_the_first_design_request_unwrapped(tmp_path: Path) -> None
         (["--describe", "Hopper-v5", "--task", "hop"], "change the prompt only; add --prompt"),
         (["--describe", "Hopper-v5", "--prompt", "--task", "  "], "--task is empty"),
         (["--describe", "Hopper-v5", "--prompt", "--fitness", "nope"], "has no fitness 'nope'"),
+        (["--describe", "my_task.toml"], "a task file's name; pass it with --task-file my_task"),
     ],
 )
 def test_prompt_mistakes_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
