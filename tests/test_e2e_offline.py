@@ -44,6 +44,7 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "offline designer" in result.stdout
     said = " ".join(result.stdout.split())
+    assert f"{iterations} iteration{'s' if iterations > 1 else ''} x 4 candidates" in said
     assert "the best reward and the native and sparse baselines on 1 seed each" in said
     run = only_run(tmp_path / "runs")
     assert json.loads((run / "run.json").read_text())["status"] == "finished"

@@ -54,6 +54,11 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 iteration``, ``2 iterations``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -398,8 +403,8 @@ def synthesize(
     designer = f"model {config.model}" if config.model else "the offline designer (no --model)"
     measure = spec.get_fitness(config.fitness)
     console.print(
-        f"run {store.root}: {spec.id}, {config.iterations} iterations x {config.n_samples} "
-        f"candidates, budget {config.budget}, designed by {designer}",
+        f"run {store.root}: {spec.id}, {_count(config.iterations, 'iteration')} x "
+        f"{_count(config.n_samples, 'candidate')}, budget {config.budget}, designed by {designer}",
         highlight=False,
     )
     console.print(f"fitness: {measure.name}: {measure.meaning}", markup=False, highlight=False)
