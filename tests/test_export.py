@@ -287,6 +287,27 @@ def _same(a: dict, b: dict) -> None:
         np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
 
 
+def test_the_header_says_when_halving_stopped_the_chosen_reward_at_a_tie(tmp_path: Path) -> None:
+    from rewardsmith.envs.registry import get_task
+    from rewardsmith.export.module import _docstring
+
+    report = {
+        "fitness": "balance_steps",
+        "budget": "smoke",
+        "search": {"candidate": "abc", "iteration": 0, "fitness": 1000.0, "steps": 15360},
+        "best": {"mean": 1000.0, "std": 0.0, "per_seed": [1000.0], "success_rate": 1.0},
+    }
+    spec = get_task("InvertedPendulum-v5")
+    doc = " ".join(_docstring(tmp_path, {}, report, spec, "m").split())
+    assert "over 1 seed(s) of PPO with budget smoke, success rate 100%" in doc
+    assert "during the search: 1000 Depends" in doc
+    report["search"]["pruned"] = True
+    report["best"]["success_rate"] = None  # a task with no success threshold
+    doc = " ".join(_docstring(tmp_path, {}, report, spec, "m").split())
+    assert "budget smoke human-normalised" in doc
+    assert "during the search: 1000 after 15,360 env steps (successive halving stopped it" in doc
+
+
 def test_an_extractor_that_reads_other_modules_is_refused() -> None:
     namespace = {"__name__": "rewardsmith.fake", "os": os}
     exec("def extract(env, obs, action):\n    return {'cwd': os.getcwd()}\n", namespace)

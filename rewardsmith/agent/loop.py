@@ -431,6 +431,9 @@ class SynthesisLoop:
             "search": {
                 "candidate": overall.candidate.id,
                 "fitness": overall.fitness,
+                "steps": overall.steps,
+                # Halving stopped it at a tie; the confirmation took it over the one kept.
+                "pruned": overall.pruned,
                 "iteration": next(rec.index for rec in history if overall in rec.results),
                 "hacking_alert": hacking_alert(overall),
             },

@@ -89,6 +89,11 @@ def _iteration_number(index: Any) -> str:
     return str(index + 1) if isinstance(index, int) else "?"
 
 
+def _success_text(rate: float | None) -> str:
+    """``, success rate 40%`` (nothing where the task declares no success threshold)."""
+    return "" if rate is None else f", success rate {rate:.0%}"
+
+
 def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
@@ -147,15 +152,21 @@ def _docstring(
         seeds = len(best.get("per_seed", []))
         lines.append(
             f"  this reward: {_fmt(best['mean'])} +- {_fmt(best.get('std'))} over {seeds} "
-            f"seed(s) of PPO with budget {report.get('budget')}, success rate "
-            f"{_fmt(best.get('success_rate'))}"
+            f"seed(s) of PPO with budget {report.get('budget')}"
+            + _success_text(best.get("success_rate"))
         )
         for name in ("native", "sparse"):
             base = report.get(name) or {}
             if base.get("mean") is not None:
                 lines.append(f"  {name} baseline: {_fmt(base['mean'])} +- {_fmt(base.get('std'))}")
         lines.append(f"  human-normalised score: {hns_text(report)}")
-    lines.append(f"  during the search: {_fmt(search.get('fitness'))}")
+    during = f"  during the search: {_fmt(search.get('fitness'))}"
+    if search.get("pruned"):
+        during += (
+            f" after {int(search.get('steps', 0)):,} env steps (successive halving stopped it "
+            "at a tie; the confirmation chose it)"
+        )
+    lines.append(during)
     lines += [
         "",
         "Depends only on numpy and gymnasium (stable-baselines3 for the VecEnv helpers).",
