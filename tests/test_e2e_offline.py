@@ -84,6 +84,8 @@ def test_offline_smoke_run_reaches_the_success_threshold(
         # (at most confirm-top 3 in all, the full-budget ones first; twins count once).
         confirmed = {row["id"] for row in report["confirmation"]["candidates"]}
         assert len(confirmed) == 3 or not tied or tied & confirmed, (tied, confirmed)
+        if report["search"]["pruned"]:  # the confirmation took a tied one: the run says so
+            assert "successive halving had stopped it at a tie" in said
         _check_confirmation(run, report, limit)
         assert "confirmation:" in result.stdout
     assert report["native"]["mean"] is not None and report["sparse"]["mean"] is not None

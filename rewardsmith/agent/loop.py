@@ -501,8 +501,13 @@ class SynthesisLoop:
         )
         chosen, report = confirm(plan, finalists, self.executor, self.callbacks)
         if report["changed"]:
+            stopped = (
+                f" (successive halving had stopped it at a tie after {chosen.steps:,} steps)"
+                if chosen.pruned
+                else ""
+            )
             self.callbacks.on_message(
-                f"confirmation chose {chosen.candidate.id} over the search's pick "
+                f"confirmation chose {chosen.candidate.id}{stopped} over the search's pick "
                 f"{report['search_pick']}: {report['reason']}"
             )
         return chosen, report
