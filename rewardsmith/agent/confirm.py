@@ -140,9 +140,10 @@ def shortlist(history: Sequence[IterationRecord], top: int) -> list[tuple[Candid
             seen_ids.add(result.candidate.id)
             seen_results.add(fingerprint)
             (tied if result.pruned else full).append((result, record.index))
-    full = [full[i] for i in sorted(range(len(full)), key=lambda i: (-full[i][0].fitness, i))]
+    # The sort is stable: equal keys keep the order seen, the earliest first.
+    full.sort(key=lambda pair: -pair[0].fitness)
     # The later the rung, the longer it trained and the more its tie says.
-    tied = [tied[i] for i in sorted(range(len(tied)), key=lambda i: (-tied[i][0].steps, i))]
+    tied.sort(key=lambda pair: -pair[0].steps)
     picked = full[:top]
     if picked:
         picked += tied[: top - len(picked)]

@@ -240,9 +240,9 @@ class TrainingPhase:
                     continue
                 result = results[entry.slot]
                 result.pruned = True
-                kept = [ranked[i].fitness or 0.0 for i in keep]
-                result.tied = is_tie(result.fitness or 0.0, kept)
-                reason = pruned_reason(result.fitness or 0.0, kept, self.config.eta, len(trained))
+                fitness, kept = result.fitness or 0.0, [ranked[i].fitness or 0.0 for i in keep]
+                result.tied = is_tie(fitness, kept)
+                reason = pruned_reason(fitness, kept, self.config.eta, len(trained))
                 result.problems.append(
                     f"successive halving stopped it after {result.steps} of {total} env steps: "
                     f"{reason} at that rung"
