@@ -79,21 +79,60 @@ def quat_yaw_pitch_roll(quat: Any) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
-def free_root(qpos: np.ndarray, qvel: np.ndarray) -> dict[str, Any]:
+def quat_multiply(a: Any, b: Any) -> np.ndarray:
+    """Hamilton product ``a * b`` of ``(w, x, y, z)`` quaternions: rotate by b, then by a."""
+    aw, ax, ay, az = (float(v) for v in a)
+    bw, bx, by, bz = (float(v) for v in b)
+    return np.array(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        dtype=np.float64,
+    )
+
+
+def quat_matrix(quat: Any) -> np.ndarray:
+    """The 3x3 rotation matrix of a ``(w, x, y, z)`` quaternion (body to world)."""
+    w, x, y, z = (float(v) for v in quat)
+    return np.array(
+        [
+            [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
+            [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
+            [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
+        ],
+        dtype=np.float64,
+    )
+
+
+def free_root(qpos: np.ndarray, qvel: np.ndarray, level: Any = None) -> dict[str, Any]:
     """Fields of a body on a free joint (qpos: x, y, z, quaternion; qvel: linear, angular).
 
     MuJoCo's free-joint angular velocity is in the body frame; the yaw rate is taken
     about the world's vertical so that "turning" means the same however the body tilts.
+
+    Args:
+        qpos: Generalised positions, the free joint's first.
+        qvel: Generalised velocities, the free joint's first.
+        level: The ``(w, x, y, z)`` rotation from the frame a reader calls upright and
+            facing +x to the body's own frame, where the two differ; None where the body's
+            frame is upright at rest. HumanoidStandup's torso is modelled lying on its
+            back (its head along the frame's -x), so its own frame's z axis points up
+            while it lies flat; orientation fields read in that frame would call lying
+            "upright".
     """
-    yaw, pitch, roll = quat_yaw_pitch_roll(qpos[3:7])
-    up = quat_up_vector(qpos[3:7])
-    w, x, y, z = (float(v) for v in qpos[3:7])
-    local = [float(v) for v in qvel[3:6]]
+    quat = np.asarray(qpos[3:7], dtype=np.float64)
+    local = np.asarray(qvel[3:6], dtype=np.float64)
+    if level is not None:
+        quat = quat_multiply(quat, level)
+        # The same angular velocity, in the upright frame's axes.
+        local = quat_matrix(level).T @ local
+    yaw, pitch, roll = quat_yaw_pitch_roll(quat)
+    up = quat_up_vector(quat)
     # World angular velocity = R @ local; its z row of the rotation matrix.
-    r20 = 2.0 * (x * z - w * y)
-    r21 = 2.0 * (y * z + w * x)
-    r22 = 1.0 - 2.0 * (x * x + y * y)
-    yaw_rate = r20 * local[0] + r21 * local[1] + r22 * local[2]
+    yaw_rate = float(quat_matrix(quat)[2] @ local)
     return {
         "x_position": float(qpos[0]),
         "y_position": float(qpos[1]),
@@ -107,9 +146,36 @@ def free_root(qpos: np.ndarray, qvel: np.ndarray) -> dict[str, Any]:
         "up_vector": up,
         "torso_upright": float(up[2]),
         "yaw_rate": yaw_rate,
-        "angular_velocity": vector(qvel[3:6]),
+        "angular_velocity": vector(local),
         "joint_angles": vector(qpos[7:]),
         "joint_velocities": vector(qvel[6:]),
+    }
+
+
+def humanoid_fields(env: Any, action: Any, level: Any) -> dict[str, Any]:
+    """The gymnasium humanoids' fields (Humanoid-v5, HumanoidStandup-v5: the same bodies).
+
+    Args:
+        env: The unwrapped MuJoCo env.
+        action: The action just taken; None on reset.
+        level: Passed to ``free_root``: the rotation to the frame read as upright.
+    """
+    data = env.data
+    root = free_root(data.qpos, data.qvel, level)
+    head = float(data.geom("head").xpos[2])
+    hands = np.array(
+        [data.geom("left_hand").xpos[2], data.geom("right_hand").xpos[2]], dtype=np.float64
+    )
+    # Bodies 6 and 9 are the right and left foot.
+    feet = contact_force_norms(data.cfrc_ext, 0, 14)[[6, 9]]
+    origin = origin_offset(env, action, root["x_position"], root["y_position"])
+    return {
+        **root,
+        "head_height": head,
+        "hands_above_head": hands - head,
+        "foot_contact_forces": feet,
+        "distance_from_start": origin,
+        "time": float(data.time),
     }
 
 

@@ -42,23 +42,17 @@ def ant_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:
 
 def humanoid_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:
     """Free root, the 17 joints, head and hand heights, and the feet's contact forces."""
-    data = env.data
-    root = fl.free_root(data.qpos, data.qvel)
-    head = float(data.geom("head").xpos[2])
-    hands = np.array(
-        [data.geom("left_hand").xpos[2], data.geom("right_hand").xpos[2]], dtype=np.float64
-    )
-    # Bodies 6 and 9 are the right and left foot.
-    feet = fl.contact_force_norms(data.cfrc_ext, 0, 14)[[6, 9]]
-    origin = fl.origin_offset(env, action, root["x_position"], root["y_position"])
-    return {
-        **root,
-        "head_height": head,
-        "hands_above_head": hands - head,
-        "foot_contact_forces": feet,
-        "distance_from_start": origin,
-        "time": float(data.time),
-    }
+    return fl.humanoid_fields(env, action, None)
+
+
+def standup_extract(env: Any, obs: np.ndarray, action: Any) -> dict[str, Any]:
+    """As ``humanoid_extract``, with the orientation read in a standing frame.
+
+    HumanoidStandup's torso is modelled lying on its back, its head along the torso
+    frame's -x: the standing frame is a quarter turn about y from it, so torso_upright is
+    about 0 lying flat and 1 standing, as for Humanoid.
+    """
+    return fl.humanoid_fields(env, action, (math.sqrt(0.5), 0.0, -math.sqrt(0.5), 0.0))
 
 
 def _root_fields(height: str, n_joints: int, joints: str, dt: float) -> tuple[StateField, ...]:
@@ -351,14 +345,16 @@ HUMANOID_STANDUP = TaskSpec(
     description="Stand up from lying on the ground and stay standing.",
     fields=(
         *_root_fields(
-            "Height of the torso centre (about 0.1 m lying down, 1.4 m standing).",
+            "Height of the torso centre (about 0.1 m lying on the back, as every episode "
+            "starts, 1.4 m standing). The orientation fields are those of a standing body: "
+            "lying on the back, torso_upright is about 0 and pitch about -pi/2.",
             17,
             _HUMANOID_JOINTS,
             0.015,
         ),
         *_humanoid_extra(0.015),
     ),
-    extract=humanoid_extract,
+    extract=standup_extract,
     fitness=(
         FitnessMeasure(
             "mean_height",
@@ -368,7 +364,11 @@ HUMANOID_STANDUP = TaskSpec(
             "mean",
             1.0,
         ),
-        native_return("torso height / 0.015 per step - control cost + 1.", 80_000.0),
+        native_return(
+            "333 x torso height per step (height / the 0.003 s physics timestep) + 1 - "
+            "0.1 x control cost - a clipped contact-force cost.",
+            80_000.0,
+        ),
     ),
     presets=budget_presets(
         smoke=PPOPreset(32_768, 8, _FAST_3D, normalize=True, eval_episodes=2, checkpoints=5),

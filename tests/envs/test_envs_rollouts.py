@@ -1,10 +1,12 @@
 import math
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 
 from rewardsmith.envs import all_tasks, get_task
+from rewardsmith.envs.fieldlib import quat_multiply
 from rewardsmith.envs.wrapper import TaskWrapper, make_task_env
 
 STEP_SECONDS = {
@@ -246,3 +248,43 @@ def test_hopper_healthy_steps_agrees_with_the_env():
         done = terminated or truncated
     assert terminated and steps < 1000  # random torques make it fall
     assert info["episode_stats"]["fitness"] == steps - 1
+
+
+def _pose(env, quat, height):
+    data = env.unwrapped.data
+    data.qpos[2], data.qpos[3:7] = height, quat
+    mujoco.mj_forward(env.unwrapped.model, data)
+
+
+@pytest.mark.parametrize("task_id", ["Humanoid-v5", "HumanoidStandup-v5"])
+def test_humanoid_orientation_reads_standing_as_upright(task_id):
+    # HumanoidStandup's torso frame is modelled lying down (head along its -x): a body
+    # standing with its head above its torso must read as upright in both envs, and one
+    # lying on its back as pitched nose-up with torso_upright near 0.
+    spec = get_task(task_id)
+    env = gym.make(spec.env_id)
+    env.reset(seed=0)
+    head_up = {"Humanoid-v5": [1, 0, 0, 0], "HumanoidStandup-v5": [0.5**0.5, 0, 0.5**0.5, 0]}
+    _pose(env, head_up[task_id], 1.3)
+    standing = spec.extract(env.unwrapped, None, None)
+    assert standing["head_height"] > standing["torso_height"] + 0.1
+    assert standing["torso_upright"] == pytest.approx(1.0)
+    assert standing["pitch"] == pytest.approx(0.0, abs=1e-9)
+    assert standing["yaw"] == pytest.approx(0.0, abs=1e-9)
+    # A quarter turn nose-up from standing: lying on the back, head towards -x.
+    back = np.array([0.5**0.5, 0, -(0.5**0.5), 0])
+    _pose(env, quat_multiply(back, head_up[task_id]), 0.1)
+    lying = spec.extract(env.unwrapped, None, None)
+    assert lying["torso_upright"] == pytest.approx(0.0, abs=1e-9)
+    assert lying["pitch"] == pytest.approx(-math.pi / 2, abs=1e-6)
+    env.close()
+
+
+def test_humanoid_standup_starts_lying_on_its_back():
+    spec = get_task("HumanoidStandup-v5")
+    env = make_task_env(spec, reward_mode="native")
+    _, info = env.reset(seed=0)
+    fields = info["fields"]
+    assert fields["torso_height"] < 0.2 and abs(fields["torso_upright"]) < 0.3
+    assert fields["pitch"] < -1.0  # nose up
+    env.close()
