@@ -214,7 +214,8 @@ HALF_CHEETAH = TaskSpec(
     env_id="HalfCheetah-v5",
     description="Run forward (+x) as fast as possible.",
     fields=_walker_fields(
-        "Height of the torso centre above the ground (about 0.7 m when standing).",
+        "Height of the torso centre above the ground (about 0.57 m standing still; each "
+        "episode starts it at 0.7 m and it drops onto its feet).",
         "Torso pitch; 0 is level, + tips the nose down; beyond +-pi/2 the cheetah is on its "
         "back (the angle is not wrapped).",
         _CHEETAH_JOINTS,
