@@ -1,7 +1,8 @@
 """Built-in 3-D MuJoCo bodies on a free joint: Ant-v5, Humanoid-v5, HumanoidStandup-v5.
 
 The root's position, orientation (yaw, pitch, roll, up-vector), linear and angular
-velocity come from the free joint's qpos/qvel; contact forces from ``data.cfrc_ext``;
+velocity come from the free joint's qpos/qvel (HumanoidStandup's turned to a standing
+frame: its torso is modelled lying down); contact forces from ``data.cfrc_ext``;
 head and hand heights from the geoms' world positions. Novel behaviours (walking along
 +y, turning in place, standing still with arms raised) are registered as their own ids.
 """
