@@ -244,7 +244,7 @@ class TrainingPhase:
                 result.tied = is_tie(fitness, kept)
                 reason = pruned_reason(fitness, kept, self.config.eta, len(trained))
                 result.problems.append(
-                    f"successive halving stopped it after {result.steps} of {total} env steps: "
+                    f"successive halving stopped it after {result.steps:,} of {total:,} env steps: "
                     f"{reason} at that rung"
                 )
                 final[entry.slot] = result

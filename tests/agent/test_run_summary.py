@@ -3,7 +3,7 @@
 from rewardsmith.agent.run_summary import _clip
 
 HALVING = (
-    "successive halving stopped it after 503808 of 1000000 env steps: its fitness 0.7959 "
+    "successive halving stopped it after 503,808 of 1,000,000 env steps: its fitness 0.7959 "
     "was not in the best 1/2 of the 2 candidates"
 )
 
