@@ -90,19 +90,19 @@ def _print_plan(spec: CampaignSpec) -> None:
 
     found = estimate(spec)
     table = Table(title=f"campaign {spec.name}: {len(spec.cells)} cells -> {spec.folder}")
-    for column in ("cell", "task", "designer", "seed", "iters x samples", "budget"):
-        table.add_column(column)
-    table.add_column("env steps", justify="right")
-    table.add_column("LLM calls", justify="right")
+    # A cell's id is <task>__<designer>__seed<n>, so it alone names all three; ids fold
+    # whole and numbers never wrap, so that an 80-column terminal cuts neither short.
+    table.add_column("cell", overflow="fold")
+    table.add_column("iters x samples", overflow="fold")
+    table.add_column("budget", overflow="fold")
+    table.add_column("env steps", justify="right", no_wrap=True)
+    table.add_column("LLM calls", justify="right", no_wrap=True)
     for item in found.cells:
         c = item.cell.config
         steps = f"{item.own_steps:,}" if item.estimated else "?"
         calls = f"{item.llm_calls}-{item.llm_calls_max}" if item.llm_calls_max else "0"
         table.add_row(
             item.cell.id,
-            item.cell.task.label,
-            item.cell.designer.name,
-            str(item.cell.seed),
             f"{c.iterations} x {c.n_samples}",
             c.budget,
             steps,
@@ -177,8 +177,10 @@ def _print_summary(folder: Path) -> None:
 
     rows, _ = campaign_rows(Manifest.open(folder))
     table = Table(title="results (means over seeds)")
-    for column in ("task", "designer", "seeds", "best fitness", "native", "sparse", "HNS"):
-        table.add_column(column, justify="right" if column not in ("task", "designer") else "left")
+    for column in ("task", "designer"):
+        table.add_column(column, overflow="fold")
+    for column in ("seeds", "best fitness", "native", "sparse", "HNS"):
+        table.add_column(column, justify="right", overflow="fold")
     for r in rows:
         table.add_row(
             r["task"],

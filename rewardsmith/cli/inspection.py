@@ -40,6 +40,11 @@ def _read_reward_file(path: Path) -> str:
     return source
 
 
+def _ident(header: str) -> Column:
+    """A column of identifiers: a long one folds onto the next line, whole."""
+    return Column(header, overflow="fold")
+
+
 @app.command()
 def check(
     reward_file: Path = typer.Argument(..., help="Python file defining compute_reward."),
@@ -137,7 +142,8 @@ def tasks(
             f"[bold]{escape(spec.id)}[/] ({escape(spec.env_id)}): {escape(spec.description)}",
             highlight=False,
         )
-        fields = Table("field", "shape", "unit", "meaning")
+        # Names fold rather than end in "...": a reader copies them into reward code.
+        fields = Table(_ident("field"), Column("shape", no_wrap=True), "unit", "meaning")
         for f in spec.fields:
             fields.add_row(f.name, str(f.shape), escape(f.unit), escape(f.meaning))
         fields.add_row("action", "(act_dim,)", "-", escape(spec.action_meaning))
@@ -147,7 +153,7 @@ def tasks(
             console.print(
                 f"episodes end early when: {spec.termination}", markup=False, highlight=False
             )
-        measures = Table("fitness", "meaning", "success at")
+        measures = Table(_ident("fitness"), "meaning", "success at")
         for m in spec.fitness:
             measures.add_row(m.name, escape(m.meaning), escape(m.threshold_text()))
         console.print(measures)
@@ -157,7 +163,12 @@ def tasks(
                 console.print("env source (as the designer's prompt shows it):")
                 console.print(source, markup=False, highlight=False)
         return
-    table = Table(Column("task", no_wrap=True), "family", "fitness measures", "state fields")
+    table = Table(
+        Column("task", no_wrap=True),
+        "family",
+        _ident("fitness measures"),
+        _ident("state fields"),
+    )
     for spec in all_tasks():
         table.add_row(
             spec.id,

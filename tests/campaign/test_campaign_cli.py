@@ -42,6 +42,20 @@ def test_plan_prints_the_grid_and_an_estimate(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
 
+def test_plan_fits_a_narrow_terminal_without_cutting_ids_or_numbers(tmp_path: Path) -> None:
+    text = CAMPAIGN.replace('env = "CartPole-v1"', 'env = "InvertedDoublePendulum-v5"')
+    (tmp_path / "c.toml").write_text(text.replace("budget = 2000", "budget = 1234567"))
+    proc = run_cli(["campaign", "c.toml", "--plan"], cwd=tmp_path, env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout
+    assert "1,234,567" in proc.stdout  # a number never wraps
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines())
+    cells = "".join(
+        line.split("│")[1].strip() for line in proc.stdout.splitlines() if line.startswith("│")
+    )
+    assert "InvertedDoublePendulum-v5__offline__seed0" in cells  # folded, not cut
+
+
 def test_plan_warns_about_a_missing_key_and_running_refuses(tmp_path: Path) -> None:
     text = CAMPAIGN.replace('designers = ["offline"]', 'designers = ["offline", "gpt-4o-mini"]')
     (tmp_path / "c.toml").write_text(text)
