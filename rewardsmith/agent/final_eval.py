@@ -86,9 +86,14 @@ SAME_SHARE = 1e-3
 _DRAWS = 2000
 
 
+def _negligible(amount: float, *sizes: float) -> bool:
+    """Whether ``amount`` is within :data:`SAME_SHARE` of the largest of ``sizes``."""
+    return abs(amount) <= SAME_SHARE * max(*(abs(s) for s in sizes), 1e-9)
+
+
 def _same_score(a: float, b: float) -> bool:
     """Whether two mean fitnesses are equal up to :data:`SAME_SHARE` of their size."""
-    return abs(a - b) <= SAME_SHARE * max(abs(a), abs(b), 1e-9)
+    return _negligible(a - b, a, b)
 
 
 def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
@@ -125,10 +130,7 @@ def hns_text(report: dict[str, Any]) -> str:
         return "undefined (the sparse baseline did not train)"
     # "Both reach" is for baselines that score the same on every seed (CartPole's 500);
     # equal means over seeds that spread are a coincidence of the noise.
-    settled = all(
-        (arm.get("std") or 0.0) <= SAME_SHARE * max(abs(arm["mean"]), 1e-9)
-        for arm in (native, sparse)
-    )
+    settled = all(_negligible(arm.get("std") or 0.0, arm["mean"]) for arm in (native, sparse))
     if settled and _same_score(native["mean"], sparse["mean"]):
         return f"undefined (the native and sparse baselines both reach {native['mean']:.4g})"
     return (

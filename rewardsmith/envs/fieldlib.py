@@ -60,15 +60,6 @@ def planar_root(qpos: np.ndarray, qvel: np.ndarray, height_offset: float) -> dic
     }
 
 
-def quat_up_vector(quat: Any) -> np.ndarray:
-    """The body's z axis in world coordinates, from a MuJoCo ``(w, x, y, z)`` quaternion."""
-    w, x, y, z = (float(v) for v in quat)
-    return np.array(
-        [2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)],
-        dtype=np.float64,
-    )
-
-
 def quat_yaw_pitch_roll(quat: Any) -> tuple[float, float, float]:
     """Yaw (about world z), pitch (about y), roll (about x), in radians, ZYX convention."""
     w, x, y, z = (float(v) for v in quat)
@@ -130,9 +121,11 @@ def free_root(qpos: np.ndarray, qvel: np.ndarray, level: Any = None) -> dict[str
         # The same angular velocity, in the upright frame's axes.
         local = quat_matrix(level).T @ local
     yaw, pitch, roll = quat_yaw_pitch_roll(quat)
-    up = quat_up_vector(quat)
+    rotation = quat_matrix(quat)
+    # The body's z axis in world coordinates.
+    up = vector(rotation[:, 2])
     # World angular velocity = R @ local; its z row of the rotation matrix.
-    yaw_rate = float(quat_matrix(quat)[2] @ local)
+    yaw_rate = float(rotation[2] @ local)
     return {
         "x_position": float(qpos[0]),
         "y_position": float(qpos[1]),
