@@ -3,7 +3,7 @@
 Layout (see DESIGN.md)::
 
     runs/<run-id>/
-      run.json                 config, task, versions, seed, status
+      run.json                 config, task, versions, seed, status, field fingerprint
       transitions.npz          random-rollout transitions for the critic
       iter_00/
         prompt.md  response_00.md ...
@@ -22,10 +22,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rewardsmith.errors import UserError
+
+T = TypeVar("T")
 
 RUN_FILE = "run.json"
 #: run.json key: the folders a task file's own modules were imported from at the start.
@@ -86,6 +89,44 @@ def write_json(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file written by :func:`write_json`."""
     return json.loads(path.read_text())
+
+
+class DamagedFile(UserError):
+    """A run file that does not read back as what the run wrote.
+
+    Every write here is atomic, so such a file was edited or torn outside rewardsmith.
+    """
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r} in it" if exc.args else "a key is missing"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def json_object(data: Any) -> dict[str, Any]:
+    """``data`` if it is a JSON object; a ``parse`` for :func:`read_record`."""
+    if not isinstance(data, dict):
+        raise TypeError(f"a JSON object was expected, not {type(data).__name__}")
+    return data
+
+
+def read_record(path: Path, parse: Callable[[Any], T]) -> T:
+    """Read the JSON file ``path`` and turn it into a value with ``parse``.
+
+    Raises:
+        DamagedFile: The file is not JSON, or ``parse`` found it the wrong shape; the
+            message names the file and how a run recovers (it remakes a deleted file).
+    """
+    try:
+        return parse(read_json(path))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # ValueError covers a torn file (JSONDecodeError) and undecodable bytes.
+        raise DamagedFile(
+            f"{str(path)!r} is damaged ({_reason(exc)}); delete it and resume the run "
+            "(`rewardsmith resume RUN`): the run remakes it"
+        ) from None
 
 
 def _json_default(value: Any) -> Any:

@@ -287,6 +287,48 @@ def test_resume_of_a_run_json_with_a_bad_value(tmp_path: Path) -> None:
     _refused(tmp_path, ["resume", "r1"], "is corrupt")
 
 
+def _run_with_damaged_iteration(tmp_path: Path, text: str) -> Path:
+    from rewardsmith.config import SynthConfig
+
+    run = tmp_path / "r1"
+    (run / "iter_00").mkdir(parents=True)
+    config = SynthConfig(env="CartPole-v1", iterations=1, budget="2000", eval_seeds=0)
+    (run / "run.json").write_text(json.dumps({"config": config.to_json(), "status": "running"}))
+    (run / "iter_00" / "iteration.json").write_text(text)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [('{"index": 0, "resu', "Unterminated string"), ("{}", "no 'index' in it")],
+)
+def test_resume_of_a_run_with_a_damaged_iteration_names_the_file_and_the_fix(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    run = _run_with_damaged_iteration(tmp_path, text)
+    message = _refused(tmp_path, ["resume", "r1"], "iter_00/iteration.json' is damaged")
+    assert reason in message and "delete it and resume the run" in message
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_show_reads_around_damaged_files(tmp_path: Path) -> None:
+    run = _run_with_damaged_iteration(tmp_path, "[1, 2]")
+    (run / "iter_00" / "cand_00").mkdir()
+    (run / "iter_00" / "cand_00" / "critic.json").write_text('{"passed": tr')
+    (run / "iter_00" / "cand_01").mkdir()
+    critic = {"passed": False, "problems": ["returns a string"]}
+    (run / "iter_00" / "cand_01" / "critic.json").write_text(json.dumps(critic))
+    (run / "best").mkdir()
+    (run / "best" / "report.json").write_text("{")
+    shown = _real_process(["show", "r1"], tmp_path)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "iteration.json' is damaged (a JSON object was expected, not list)" in text
+    assert "cand_00/critic.json' is damaged" in text
+    assert "rejected" in text and "returns a string" in text  # the readable candidate
+    assert "report.json' is damaged" in text
+
+
 def test_missing_command_argument(tmp_path: Path) -> None:
     _refused(tmp_path, ["resume"], "Missing argument 'run'")
 

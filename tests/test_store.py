@@ -4,7 +4,15 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.errors import UserError
-from rewardsmith.store import RunStore, read_json, write_atomic, write_json
+from rewardsmith.store import (
+    DamagedFile,
+    RunStore,
+    json_object,
+    read_json,
+    read_record,
+    write_atomic,
+    write_json,
+)
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -81,3 +89,23 @@ def test_a_run_keeps_its_task_file_under_the_files_own_format(tmp_path: Path) ->
         "fitness:\n  expr: native\n  success_threshold: 100\n"
     )
     assert load_task_file(copy).id == "YamlCopyTest"
+
+
+def test_read_record_names_the_file_and_what_is_wrong_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "fitness.json"
+    cases = {
+        '{"fitness": 1.0': "Expecting ',' delimiter",
+        "[1]": "a JSON object was expected, not list",
+        '{"steps": 3}': "no 'fitness' in it",
+    }
+    for text, reason in cases.items():
+        path.write_text(text)
+        with pytest.raises(DamagedFile) as caught:
+            read_record(path, lambda d: json_object(d)["fitness"])
+        message = str(caught.value)
+        assert message.startswith(f"{str(path)!r} is damaged ({reason}")
+        assert message.endswith(
+            "delete it and resume the run (`rewardsmith resume RUN`): the run remakes it"
+        )
+    path.write_text('{"fitness": 2.5}')
+    assert read_record(path, lambda d: json_object(d)["fitness"]) == 2.5

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from rewardsmith.agent.candidate import CandidateResult, IterationRecord
-from rewardsmith.agent.final_eval import train_job_spec
+from rewardsmith.agent.final_eval import fitness_record, train_job_spec
 from rewardsmith.agent.training import result_from_outcome
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 from rewardsmith.sandbox.runner import Limits
-from rewardsmith.store import read_json, write_json
+from rewardsmith.store import read_record, write_json
 from rewardsmith.train.executor import Executor, Job
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ def confirm(
         for seed in plan.seeds:
             marker = _marker(plan, result.candidate.id, seed)
             if marker.exists():
-                done[(result.candidate.id, seed)] = read_json(marker)
+                done[(result.candidate.id, seed)] = read_record(marker, fitness_record)
                 continue
             spec = train_job_spec(plan.task, plan.measure, plan.budget, seed, reward, False)
             key = f"confirm/{result.candidate.id} seed {seed}"

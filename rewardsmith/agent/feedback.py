@@ -23,7 +23,7 @@ from rewardsmith.agent.candidate import CandidateResult, IterationRecord
 from rewardsmith.agent.reflection import fmt
 from rewardsmith.envs.spec import FitnessMeasure
 from rewardsmith.prompts import render
-from rewardsmith.store import read_json, write_json
+from rewardsmith.store import read_record, write_json
 
 RANKING_FILE = "ranking.json"
 MAX_TEXT_CHARS = 4000
@@ -116,7 +116,7 @@ def load_ranking(iter_dir: Path) -> Ranking | None:
     path = iter_dir / RANKING_FILE
     if not path.is_file():
         return None
-    return Ranking.from_json(read_json(path))
+    return read_record(path, Ranking.from_json)
 
 
 def save_ranking(iter_dir: Path, ranking: Ranking) -> Path:

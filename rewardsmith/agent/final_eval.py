@@ -22,7 +22,7 @@ from rewardsmith.agent.candidate import RewardCandidate
 from rewardsmith.envs.registry import task_job_fields
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 from rewardsmith.sandbox.runner import Limits
-from rewardsmith.store import read_json, write_json
+from rewardsmith.store import json_object, read_record, write_json
 from rewardsmith.train.executor import Executor, Job
 from rewardsmith.train.jobs import JobOutcome
 
@@ -50,6 +50,14 @@ class FinalEvalPlan:
     cache_dir: Path
     best_dir: Path
     limits: Limits
+
+
+def fitness_record(data: Any) -> dict[str, Any]:
+    """A saved training's record (``fitness.json``), checked to hold its fitness."""
+    record = json_object(data)
+    if "fitness" not in record:
+        raise KeyError("fitness")
+    return record
 
 
 def _summary(values: list[float], measure: FitnessMeasure) -> dict[str, Any]:
@@ -201,7 +209,7 @@ def run_final_evaluation(
                 marker = _cache_path(plan, mode, seed)
                 reward = {"mode": mode}
             if marker.exists():
-                done[(mode, seed)] = read_json(marker)
+                done[(mode, seed)] = read_record(marker, fitness_record)
                 continue
             spec = train_job_spec(
                 plan.task, plan.measure, plan.budget, seed, reward, mode == "candidate"

@@ -27,6 +27,7 @@ from rewardsmith.agent.final_eval import FinalEvalPlan, run_final_evaluation
 from rewardsmith.agent.human_round import HumanOutcome, ranked_best, run_human_round
 from rewardsmith.agent.reflection import hacking_alert, reflect, select_best
 from rewardsmith.agent.training import TrainingPhase
+from rewardsmith.agent.transitions import ensure_transitions
 from rewardsmith.config import SynthConfig
 from rewardsmith.envs.registry import resolve_task, task_job_fields
 from rewardsmith.errors import RunFailed, UserError
@@ -41,12 +42,11 @@ from rewardsmith.store import (
     RUN_FILE,
     RUN_IMPORT_PATHS,
     RunStore,
-    read_json,
+    read_record,
     write_atomic,
     write_json,
 )
 from rewardsmith.train.executor import Executor
-from rewardsmith.train.jobs import run_job
 
 logger = logging.getLogger(__name__)
 
@@ -207,10 +207,6 @@ class SynthesisLoop:
 
     # Set-up ------------------------------------------------------------------------------
     def _transitions(self) -> Path:
-        path = self.store.root / "transitions.npz"
-        if path.exists():
-            return path
-        self.callbacks.on_message("collecting random transitions for the critic")
         job = {
             "kind": "probe",
             "task": self.task.id,
@@ -220,10 +216,7 @@ class SynthesisLoop:
             "n_envs": self.preset.n_envs,
             "steps": PROBE_STEPS,
         }
-        outcome = run_job(job, Limits.for_training(300.0), keep_dir=self.store.root)
-        if not outcome.ok:
-            raise RunFailed(f"could not roll out {self.task.env_id}: {outcome.error}")
-        return path
+        return ensure_transitions(self.store, job, self.callbacks.on_message)
 
     # Design ------------------------------------------------------------------------------
     def _save_exchange(self, index: int, batch: DesignBatch, counter: list[int]) -> None:
@@ -256,13 +249,7 @@ class SynthesisLoop:
         """
         path = self.store.iter_dir(index) / f"exchange_{counter[1]:02d}.json"
         if path.exists():
-            data = read_json(path)
-            batch = DesignBatch(
-                [RewardCandidate.from_json(c) for c in data["candidates"]],
-                data["prompt"],
-                data["responses"],
-                data.get("usage", {}),
-            )
+            batch = read_record(path, _load_exchange)
             counter[0] += len(batch.responses)
             counter[1] += 1
             remember = getattr(self.designer, "remember", None)
@@ -290,7 +277,7 @@ class SynthesisLoop:
         reward = folder / "reward.py"
         if verdict.exists() and reward.exists() and reward.read_text() == candidate.source:
             # Judged before an interruption; the verdict may hold an LLM review worth keeping.
-            report = CriticReport.from_json(read_json(verdict))
+            report = read_record(verdict, CriticReport.from_json)
             self.callbacks.on_candidate_checked(index, slot, report)
             return Slot(slot, candidate, report)
         write_atomic(reward, candidate.source)
@@ -315,7 +302,7 @@ class SynthesisLoop:
     def _design(self, index: int, history: list[IterationRecord], critic: Critic) -> list[Slot]:
         manifest = self.store.iter_dir(index) / "candidates.json"
         if manifest.exists():
-            return [Slot.from_json(s) for s in read_json(manifest)]
+            return read_record(manifest, lambda saved: [Slot.from_json(s) for s in saved])
         want = self.config.n_samples
         slots: list[Slot] = []
         counter = [0, 0]  # responses written, prompts written
@@ -380,7 +367,7 @@ class SynthesisLoop:
         for index in range(self.config.iterations):
             done = self.store.iter_dir(index) / "iteration.json"
             if done.exists():
-                history.append(_load_record(read_json(done)))
+                history.append(read_record(done, _load_record))
                 continue
             self.callbacks.on_iteration_start(index, self.config.iterations)
             slots = self._design(index, history, critic)
@@ -521,6 +508,15 @@ def _dump_record(record: IterationRecord) -> dict[str, Any]:
         "results": [r.to_json() for r in record.results],
         "ranking": record.ranking,
     }
+
+
+def _load_exchange(data: dict[str, Any]) -> DesignBatch:
+    return DesignBatch(
+        [RewardCandidate.from_json(c) for c in data["candidates"]],
+        data["prompt"],
+        data["responses"],
+        data.get("usage", {}),
+    )
 
 
 def _load_record(data: dict[str, Any]) -> IterationRecord:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rewardsmith.agent.candidate import CandidateResult
 from rewardsmith.agent.reflection import hacking_alert
-from rewardsmith.store import RunStore, read_json
+from rewardsmith.store import DamagedFile, RunStore, json_object, read_record
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -17,46 +18,66 @@ def _clip(text: str, limit: int = 160) -> str:
     return cut.rstrip(" ;,:") + " ..."
 
 
-def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], bool]:
+def _results_and_best(data: Any) -> tuple[list[CandidateResult], str | None]:
+    record = json_object(data)
+    return [CandidateResult.from_json(r) for r in record["results"]], record["best_id"]
+
+
+def _finished_rows(folder: Path) -> list[dict[str, Any]]:
+    results, best_id = read_record(folder / "iteration.json", _results_and_best)
+    manifest = folder / "candidates.json"
+    slots = (
+        read_record(manifest, lambda saved: [int(s["slot"]) for s in saved])
+        if manifest.exists()
+        else list(range(len(results)))
+    )
+    return [
+        _row(slot, result, result.candidate.id == best_id)
+        for slot, result in zip(slots, results, strict=False)
+    ]
+
+
+def _folder_row(cand: Path) -> dict[str, Any] | None:
+    slot = int(cand.name[5:])
+    if (cand / "fitness.json").exists():
+        return _row(slot, read_record(cand / "fitness.json", CandidateResult.from_json), False)
+    if not (cand / "critic.json").exists():
+        return None
+    critic = read_record(cand / "critic.json", json_object)
+    passed = bool(critic["passed"])
+    return {
+        "slot": slot,
+        "id": "",
+        "status": "checked" if passed else "rejected",
+        "fitness": None,
+        "notes": "" if passed else _clip("; ".join(critic["problems"])),
+        "best": False,
+        "alert": None,
+    }
+
+
+def _candidate_rows(store: RunStore, index: int) -> tuple[list[dict[str, Any]], bool, list[str]]:
+    """The iteration's rows, whether it finished, and what could not be read."""
     folder = store.iter_dir(index)
-    finished = (folder / "iteration.json").exists()
-    if finished:
-        data = read_json(folder / "iteration.json")
-        results = [CandidateResult.from_json(r) for r in data["results"]]
-        best_id = data["best_id"]
-        slots = (
-            [s["slot"] for s in read_json(folder / "candidates.json")]
-            if (folder / "candidates.json").exists()
-            else list(range(len(results)))
-        )
-        rows = [
-            _row(slot, result, result.candidate.id == best_id)
-            for slot, result in zip(slots, results, strict=False)
-        ]
-        return rows, True
+    damage: list[str] = []
+    if (folder / "iteration.json").exists():
+        try:
+            return _finished_rows(folder), True, damage
+        except DamagedFile as exc:
+            # What the candidate folders hold is still worth showing.
+            damage.append(str(exc))
     rows = []
     for cand in sorted(folder.glob("cand_*")):
-        slot = int(cand.name[5:])
-        if (cand / "fitness.json").exists():
-            rows.append(
-                _row(slot, CandidateResult.from_json(read_json(cand / "fitness.json")), False)
-            )
-        elif (cand / "critic.json").exists():
-            critic = read_json(cand / "critic.json")
-            status = "checked" if critic["passed"] else "rejected"
-            notes = "" if critic["passed"] else _clip("; ".join(critic["problems"]))
-            rows.append(
-                {
-                    "slot": slot,
-                    "id": "",
-                    "status": status,
-                    "fitness": None,
-                    "notes": notes,
-                    "best": False,
-                    "alert": None,
-                }
-            )
-    return rows, False
+        if not cand.name[5:].isdigit():
+            continue
+        try:
+            row = _folder_row(cand)
+        except DamagedFile as exc:
+            damage.append(str(exc))
+            continue
+        if row is not None:
+            rows.append(row)
+    return rows, False, damage
 
 
 def _row(slot: int, result: CandidateResult, best: bool) -> dict[str, Any]:
@@ -76,14 +97,27 @@ def summarize_run(store: RunStore) -> dict[str, Any]:
     """The run's metadata, each iteration's candidates, alerts, and the final report."""
     iterations = []
     for index in store.list_iterations():
-        rows, finished = _candidate_rows(store, index)
-        alerts = [f"cand_{r['slot']:02d}: {r['alert']}" for r in rows if r["alert"]]
+        rows, finished, damage = _candidate_rows(store, index)
+        alerts = damage + [f"cand_{r['slot']:02d}: {r['alert']}" for r in rows if r["alert"]]
         iterations.append(
-            {"index": index, "candidates": rows, "finished": finished, "alerts": alerts}
+            {
+                "index": index,
+                "candidates": rows,
+                "finished": finished,
+                "damaged": bool(damage),
+                "alerts": alerts,
+            }
         )
     report_path = store.best_dir / "report.json"
+    report, report_damage = None, None
+    if report_path.exists():
+        try:
+            report = read_record(report_path, json_object)
+        except DamagedFile as exc:
+            report_damage = str(exc)
     return {
         "run": store.read_run(),
         "iterations": iterations,
-        "report": read_json(report_path) if report_path.exists() else None,
+        "report": report,
+        "report_damage": report_damage,
     }

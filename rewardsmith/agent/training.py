@@ -31,7 +31,7 @@ from rewardsmith.config import SynthConfig
 from rewardsmith.envs.spec import FitnessMeasure, PPOPreset, TaskSpec
 from rewardsmith.sandbox.runner import Limits
 from rewardsmith.seeding import derive_seed
-from rewardsmith.store import RunStore, read_json, write_json
+from rewardsmith.store import RunStore, json_object, read_record, write_json
 from rewardsmith.train.executor import Executor, Job
 from rewardsmith.train.jobs import JobOutcome
 
@@ -153,7 +153,7 @@ class TrainingPhase:
     # Rungs --------------------------------------------------------------------------------
     def _rung_state(self, index: int, entry: Entry) -> dict[str, Any] | None:
         path = self.store.cand_dir(index, entry.slot) / "rung.json"
-        return read_json(path) if path.exists() else None
+        return read_record(path, json_object) if path.exists() else None
 
     def _finish(self, index: int, slot: int, result: CandidateResult) -> None:
         """Mark a candidate trained (``fitness.json``) the moment its result is final."""
@@ -276,7 +276,7 @@ class TrainingPhase:
         for entry in leaders:
             done = self.store.cand_dir(index, entry.slot) / "fitness.json"
             if done.exists():
-                results[entry.slot] = CandidateResult.from_json(read_json(done))
+                results[entry.slot] = read_record(done, CandidateResult.from_json)
             else:
                 todo.append(entry)
         if twins:

@@ -241,6 +241,7 @@ def _offline_problem(config: SynthConfig, spec: Any, measure: Any) -> str:
 
 def _run_loop(config: SynthConfig, store: RunStore) -> None:
     from rewardsmith.agent.llm import LLMError
+    from rewardsmith.store import DamagedFile
 
     loop = _build_loop(config, store)
     resume_hint = f"continue with: rewardsmith resume {store.root}"
@@ -257,6 +258,9 @@ def _run_loop(config: SynthConfig, store: RunStore) -> None:
         _fail(f"{str(exc).rstrip('.')}. The run is kept; {resume_hint}", 1)
     except RunFailed as exc:
         _fail(str(exc), 1)
+    except DamagedFile as exc:
+        store.update_run(status="interrupted")
+        _fail(str(exc))
     except OSError as exc:
         # Disk full or folder gone mid-run: atomic writes left every file whole.
         with contextlib.suppress(OSError):

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from rewardsmith.cli.core import _fail, _fmt, _print_report, app, console
+from rewardsmith.cli.core import _count, _fail, _fmt, _print_report, app, console
 from rewardsmith.errors import UserError
 
 if TYPE_CHECKING:
@@ -183,6 +183,7 @@ def tasks(
 def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
     """What happened in a run, iteration by iteration."""
     from rewardsmith.agent.run_summary import summarize_run
+    from rewardsmith.agent.transitions import CHANGES_KEY
     from rewardsmith.store import RunStore
 
     try:
@@ -196,6 +197,14 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         f"({meta.get('status')}): {escape(str(meta.get('description')))}",
         highlight=False,
     )
+    for change in meta.get(CHANGES_KEY, []):
+        done = int(change.get("iterations_done", 0))
+        console.print(
+            f"[bold yellow]resumed after {_count(done, 'finished iteration')} with fields that "
+            f"read differently: {escape(', '.join(change.get('fields', [])))}; candidates "
+            "before and after saw different values under those names[/]",
+            highlight=False,
+        )
     for it in summary["iterations"]:
         table = Table(title=f"iteration {it['index'] + 1}", title_justify="left")
         for col in ("cand", "id", "status", "fitness", "notes"):
@@ -212,8 +221,10 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         console.print(table)
         for alert in it["alerts"]:
             console.print(f"[bold yellow]{escape(alert)}[/]", highlight=False)
-        if not it["finished"]:
+        if not it["finished"] and not it["damaged"]:
             console.print("[dim](unfinished: `rewardsmith resume` completes it)[/]")
+    if summary["report_damage"]:
+        console.print(f"[bold yellow]{escape(summary['report_damage'])}[/]", highlight=False)
     report = summary.get("report")
     if report:
         _print_report(report, store)

@@ -31,7 +31,7 @@ def _task(config: dict[str, Any]) -> TaskSpec:
 
 def _manifest(store: RunStore, index: int, config: dict[str, Any]) -> dict[str, Any] | None:
     """Iteration ``index``'s page manifest: saved by a waiting run, or built from its record."""
-    from rewardsmith.store import read_json
+    from rewardsmith.store import read_record
     from rewardsmith.web.page import build_manifest, load_manifest
 
     iter_dir = store.iter_dir(index)
@@ -43,7 +43,7 @@ def _manifest(store: RunStore, index: int, config: dict[str, Any]) -> dict[str, 
         return None  # still designing or training: nothing to show yet
     run = store.read_run()
     mode = config.get("feedback") if config.get("feedback") in ("human", "both") else "human"
-    results = read_json(done)["results"]
+    results = read_record(done, lambda record: list(record["results"]))
     fitness = config.get("fitness") or _task(config).get_fitness(None).name
     manifest = build_manifest(
         iter_dir, index, results, mode, str(run.get("description", "")), fitness
@@ -91,7 +91,7 @@ def _record_missing(
     from rewardsmith.agent.human_round import VideoPlan, record_videos
     from rewardsmith.config import SynthConfig
     from rewardsmith.envs.registry import task_job_fields
-    from rewardsmith.store import read_json
+    from rewardsmith.store import read_record
     from rewardsmith.train.executor import LocalExecutor
 
     iter_dir = store.iter_dir(index)
@@ -100,9 +100,10 @@ def _record_missing(
         or not (iter_dir / "iteration.json").exists()
     ):
         return manifest
-    results = [
-        CandidateResult.from_json(r) for r in read_json(iter_dir / "iteration.json")["results"]
-    ]
+    results = read_record(
+        iter_dir / "iteration.json",
+        lambda record: [CandidateResult.from_json(r) for r in record["results"]],
+    )
     config = run.get("config", {})
     task = _task(config)
     fitness = config.get("fitness") or task.get_fitness(None).name

@@ -34,15 +34,38 @@ CACHED_KINDS = frozenset({"train"})
 _VERSIONED = ("rewardsmith", "stable-baselines3", "gymnasium", "mujoco", "torch", "numpy", "box2d")
 
 
+#: rewardsmith's own code a training runs: the tasks' fields, fitness and native rewards,
+#: the PPO wrapper, the seeds. Relative to the package folder.
+TRAINING_SOURCES = ("envs", "train", "seeding.py")
+
+
+def source_digest(package: Path, parts: tuple[str, ...] = TRAINING_SOURCES) -> str:
+    """A digest of the Python files under ``parts`` of ``package``, names and bytes.
+
+    A checkout keeps one version number across every commit, so the version alone would let
+    a result trained before a field's fix answer a job after it.
+    """
+    digest = hashlib.sha256()
+    for part in parts:
+        root = package / part
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file():
+                digest.update(str(path.relative_to(package)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @cache
 def library_versions() -> dict[str, str]:
-    """Versions of everything that changes a training's numbers."""
+    """Versions of everything that changes a training's numbers, rewardsmith's source too."""
     versions = {}
     for name in _VERSIONED:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "-"
+    versions["rewardsmith-source"] = source_digest(Path(__file__).resolve().parents[1])
     return versions
 
 

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.sandbox.runner import Limits
+from rewardsmith.train import result_cache
 from rewardsmith.train.executor import Job, LocalExecutor
-from rewardsmith.train.result_cache import CachingExecutor, ResultCache, job_key
+from rewardsmith.train.result_cache import (
+    CachingExecutor,
+    ResultCache,
+    job_key,
+    library_versions,
+    source_digest,
+)
 
 REWARD = """
 import numpy as np
@@ -76,3 +83,26 @@ def test_second_request_is_answered_from_the_cache_with_its_files(
     assert sorted(p.name for p in again.files) == sorted(p.name for p in first.files)
     for name in ("policy.zip", "metrics.csv"):
         assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes()
+
+
+def test_the_source_digest_follows_the_training_code_a_version_number_misses(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "pkg"
+    (package / "envs").mkdir(parents=True)
+    (package / "envs" / "fields.py").write_text("UPRIGHT = 1.0\n")
+    (package / "seeding.py").write_text("SEED = 0\n")
+    (package / "cli.py").write_text("print('hello')\n")
+    parts = ("envs", "train", "seeding.py")  # train/ is missing here: skipped, not an error
+    first = source_digest(package, parts)
+    assert first == source_digest(package, parts)
+    (package / "cli.py").write_text("print('changed')\n")  # not training code
+    assert source_digest(package, parts) == first
+    (package / "envs" / "fields.py").write_text("UPRIGHT = -1.0\n")  # a field's fix
+    fixed = source_digest(package, parts)
+    assert fixed != first
+    (package / "envs" / "fields.py").rename(package / "envs" / "moved.py")
+    assert source_digest(package, parts) != fixed
+    assert library_versions()["rewardsmith-source"] == source_digest(
+        Path(result_cache.__file__).resolve().parents[1]
+    )
