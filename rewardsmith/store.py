@@ -38,8 +38,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def task_file_copy(run_root: Path, task_file: str) -> Path:
     """Where a run keeps its copy of ``task_file`` (the suffix picks TOML or YAML)."""
+    from rewardsmith.envs.registry import YAML_SUFFIXES
+
     suffix = Path(task_file).suffix.lower()
-    return run_root / ("task" + (suffix if suffix in (".yaml", ".yml") else ".toml"))
+    return run_root / ("task" + (suffix if suffix in YAML_SUFFIXES else ".toml"))
 
 
 def safe_name(text: str) -> str:

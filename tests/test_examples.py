@@ -31,6 +31,25 @@ def test_every_example_task_file_is_valid(path: Path, tmp_path: Path) -> None:
     result = run_cli(["tasks", "--task-file", str(path)], cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "fitness" in result.stdout
+    # MuJoCo's warnings (gymnasium's HalfCheetah model uses a deprecated attribute) go to
+    # logging, not to the terminal and a MUJOCO_LOG.TXT in the user's folder.
+    assert "deprecated" not in result.stderr
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+
+
+def test_a_yaml_task_file_is_read_as_yaml_whatever_the_case_of_its_suffix(
+    tmp_path: Path,
+) -> None:
+    import tomllib
+
+    import yaml
+
+    data = tomllib.loads((EXAMPLES / "cheetah_flip.toml").read_text())
+    path = tmp_path / "flip.YAML"
+    path.write_text(yaml.safe_dump(data))
+    result = run_cli(["tasks", "--task-file", str(path)], cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "CheetahFlip (HalfCheetah-v5): Flip over backwards." in result.stdout
 
 
 def test_the_slider_env_passes_gymnasiums_checker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -168,6 +168,9 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None, **extra: 
     """
     import gymnasium as gym
 
+    from rewardsmith.envs.mujoco_log import route_mujoco_warnings
+
+    route_mujoco_warnings()
     kwargs = {**dict(env_kwargs or {}), **extra}
     try:
         return gym.make(env_id, **kwargs)
@@ -482,9 +485,7 @@ def env_source(task: TaskSpec) -> str:
     Empty when the env cannot be made or its source cannot be read (a compiled env).
     """
     try:
-        import gymnasium as gym
-
-        env = gym.make(task.env_id, **dict(task.env_kwargs))
+        env = make_env(task.env_id, task.env_kwargs)
         cls = type(env.unwrapped)
         env.close()
     except Exception as exc:  # an env we cannot make has no source to show

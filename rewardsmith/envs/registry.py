@@ -60,8 +60,10 @@ def _load_builtins() -> None:
         importlib.import_module(f"rewardsmith.envs.{module}")
 
 
+#: A YAML task file's name ends with one of these; any other task file is TOML.
+YAML_SUFFIXES = (".yaml", ".yml")
 #: What a task file's name ends with (a mistake to catch where a task id is expected).
-TASK_FILE_SUFFIXES = (".toml", ".yaml", ".yml")
+TASK_FILE_SUFFIXES = (".toml", *YAML_SUFFIXES)
 
 
 def get_task(task_id: str) -> TaskSpec:

@@ -64,7 +64,7 @@ from rewardsmith.envs.generic import (
 )
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
-from rewardsmith.envs.registry import all_tasks, get_task, register_source
+from rewardsmith.envs.registry import YAML_SUFFIXES, all_tasks, get_task, register_source
 from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
 from rewardsmith.errors import UserError
 
@@ -113,7 +113,7 @@ class _Source:
 
 
 def _parse(text: str, name: str) -> dict[str, Any]:
-    if name.endswith((".yaml", ".yml")):
+    if name.lower().endswith(YAML_SUFFIXES):
         import yaml
 
         try:

@@ -140,6 +140,9 @@ def policy_setup(spec: Any) -> dict[str, Any]:
         ``vecnormalize`` (``VecNormalize``'s observation arguments), as the exported
         module's ``TRAINING`` records them.
     """
+    from rewardsmith.envs.mujoco_log import route_mujoco_warnings
+
+    route_mujoco_warnings()  # export runs in the user's folder
     env = gym.make(spec.env_id, **spec.env_kwargs)
     try:
         seen = policy_env(env)
