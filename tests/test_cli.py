@@ -106,3 +106,24 @@ def test_doctor_reports_the_sandbox_layers(tmp_path: Path) -> None:
     out = " ".join(result.stdout.split())
     for row in ("scrubbed environment", "rlimits", "no network", "Landlock", "MUJOCO_GL"):
         assert row in out
+
+
+def test_library_warnings_read_as_the_clis_own_lines_and_name_their_module_with_v() -> None:
+    script = (
+        "import logging, sys\n"
+        "from rewardsmith.cli.core import _setup_logging\n"
+        "_setup_logging(sys.argv[1] == 'verbose')\n"
+        "logging.getLogger('rewardsmith.agent.transitions').warning('pole_angle %s', 'moved')\n"
+        "logging.getLogger('rewardsmith.agent.loop').info('details')\n"
+    )
+    plain, verbose = (
+        subprocess.run(
+            [sys.executable, "-c", script, mode], capture_output=True, text=True, cwd=REPO
+        )
+        for mode in ("plain", "verbose")
+    )
+    assert plain.stderr == "warning: pole_angle moved\n"
+    assert verbose.stderr.splitlines() == [
+        "WARNING rewardsmith.agent.transitions: pole_angle moved",
+        "INFO rewardsmith.agent.loop: details",
+    ]

@@ -47,11 +47,20 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+class _WarningLines(logging.Handler):
+    """Library warnings as the CLI's own lines: ``warning: ...``, as errors read ``error: ...``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        label = "[bold red]error:[/]" if record.levelno >= logging.ERROR else "[yellow]warning:[/]"
+        err_console.print(f"{label} {escape(record.getMessage())}", highlight=False, soft_wrap=True)
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    if verbose:
+        # Which module said what, and the details under it.
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, handlers=[_WarningLines()])
 
 
 def _count(n: int, noun: str) -> str:
