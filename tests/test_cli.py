@@ -112,6 +112,7 @@ def test_library_warnings_read_as_the_clis_own_lines_and_name_their_module_with_
     script = (
         "import logging, sys\n"
         "from rewardsmith.cli.core import _setup_logging\n"
+        "_setup_logging(False)\n"  # what main() does first
         "_setup_logging(sys.argv[1] == 'verbose')\n"
         "logging.getLogger('rewardsmith.agent.transitions').warning('pole_angle %s', 'moved')\n"
         "logging.getLogger('rewardsmith.agent.loop').info('details')\n"

@@ -56,6 +56,12 @@ class _WarningLines(logging.Handler):
 
 
 def _setup_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h, _WarningLines)]
+    if root.handlers and not ours:
+        return  # configured by whoever embeds the CLI (a test, an application)
+    for handler in ours:
+        root.removeHandler(handler)
     if verbose:
         # Which module said what, and the details under it.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -486,6 +492,7 @@ def main() -> None:
     # typer vendors click in some versions: take its exception classes from where they live.
     click_errors = importlib.import_module(typer.BadParameter.__module__)
     previous = _sigterm_as_interrupt()
+    _setup_logging(False)  # every command; those with --verbose widen it
     try:
         code = app(standalone_mode=False)
     except UserError as exc:  # raised outside a command's own handling
