@@ -257,8 +257,8 @@ def doctor() -> None:
         state(caps["landlock"], no="unavailable: only the static policy stops file writes"),
     )
     table.add_row(
-        "seccomp",
-        state(False, no="available, not applied yet" if caps["seccomp"] else "unavailable"),
+        "seccomp: no ptrace, namespaces, mounts, bpf, io_uring; no IP sockets",
+        state(caps["seccomp"], no="unavailable (needs libseccomp 2 and a seccomp kernel)"),
     )
     table.add_row("rendering (MUJOCO_GL)", os.environ.get("MUJOCO_GL", "egl (default)"))
     table.add_row("torch threads per training", "1")

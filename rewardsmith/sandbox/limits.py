@@ -17,13 +17,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from rewardsmith.sandbox import seccomp
+
 logger = logging.getLogger(__name__)
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 _SYS_LANDLOCK_CREATE_RULESET = 444  # same number on every Linux architecture
 _LANDLOCK_CREATE_RULESET_VERSION = 1
-_PR_GET_SECCOMP = 21
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ NO_NAMESPACE_MARKER = "rewardsmith sandbox: no network namespace"
 # enters the namespaces, then execs the real command in the same process. A separate
 # single-threaded process is used rather than subprocess's preexec_fn, which can deadlock
 # when the parent has threads (the job executor runs several jobs from a thread pool).
-_LAUNCHER = """
+_LAUNCHER = (
+    """
 import ctypes, json, os, resource, sys
 spec = json.loads(sys.argv[1])
 # Die with the parent (PR_SET_PDEATHSIG = 1): a killed CLI must not leave trainings running.
@@ -144,8 +146,12 @@ if abi:
     except OSError as exc:
         sys.stderr.write(f"rewardsmith sandbox: no landlock ({exc})\\n")
         sys.stderr.flush()
+"""
+    + seccomp.LAUNCHER_PART
+    + """
 os.execvp(sys.argv[2], sys.argv[2:])
 """
+)
 
 
 def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
@@ -172,7 +178,11 @@ def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
 
 
 def launch_command(
-    argv: list[str], limits: Limits, unshare_flags: int, landlock_abi: int = 0
+    argv: list[str],
+    limits: Limits,
+    unshare_flags: int,
+    landlock_abi: int = 0,
+    seccomp_filter: dict[str, object] | None = None,
 ) -> list[str]:
     """Wrap ``argv`` so it starts under ``limits`` and in new namespaces.
 
@@ -187,6 +197,8 @@ def launch_command(
         landlock_abi: The Landlock ABI version (see :func:`landlock_abi`); above 0, the
             command may create, write or remove files only under its working folder and
             ``/dev``. 0: no file-system restriction.
+        seccomp_filter: :func:`~rewardsmith.sandbox.seccomp.filter_spec`'s rules, loaded
+            last; ``None``: no system-call filter.
 
     """
     spec = {
@@ -196,6 +208,7 @@ def launch_command(
         "marker": NO_NAMESPACE_MARKER,
         "parent": os.getpid(),
         "landlock_abi": int(landlock_abi),
+        "seccomp": seccomp_filter,
     }
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *argv]
 
@@ -265,11 +278,6 @@ def landlock_abi() -> int:
     return max(0, int(abi))
 
 
-def _seccomp_available() -> bool:
-    libc = _libc()
-    return libc is not None and libc.prctl(ctypes.c_int(_PR_GET_SECCOMP), 0, 0, 0, 0) >= 0
-
-
 def sandbox_capabilities() -> dict[str, bool | str]:
     """Which sandbox layers this machine offers, for ``rewardsmith doctor``.
 
@@ -277,7 +285,7 @@ def sandbox_capabilities() -> dict[str, bool | str]:
     ``process_limit`` (``RLIMIT_NPROC`` binds: false for root); ``network_isolation``
     and ``network_isolation_method``; ``landlock`` and ``landlock_abi`` (applied:
     sandboxed processes may write files only in their own folder and ``/dev``); ``seccomp``
-    (detected, not yet applied).
+    (applied: the system calls of :mod:`rewardsmith.sandbox.seccomp` fail).
     """
     flags, method = network_isolation()
     abi = landlock_abi()
@@ -290,5 +298,5 @@ def sandbox_capabilities() -> dict[str, bool | str]:
         "network_isolation_method": method,
         "landlock": abi > 0,
         "landlock_abi": str(abi) if abi else "unavailable",
-        "seccomp": _seccomp_available(),
+        "seccomp": seccomp.libseccomp() is not None,
     }

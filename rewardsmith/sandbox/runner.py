@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from rewardsmith.sandbox import seccomp
 from rewardsmith.sandbox.limits import (
     NO_NAMESPACE_MARKER,
     Limits,
@@ -270,7 +271,9 @@ def run_sandboxed(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(
-            launch_command(argv, limits, flags, landlock_abi()),
+            launch_command(
+                argv, limits, flags, landlock_abi(), seccomp.filter_spec(limits.network)
+            ),
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,

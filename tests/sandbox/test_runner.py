@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.sandbox import runner as runner_module
+from rewardsmith.sandbox import seccomp
 from rewardsmith.sandbox.limits import NO_NAMESPACE_MARKER, network_isolation
 from rewardsmith.sandbox.runner import (
     Limits,
@@ -186,3 +187,53 @@ def test_runs_without_isolation_when_the_namespace_fails(
     assert result.ok and "still ran" in result.stdout_tail
     assert not result.network_isolated
     assert result.stderr_tail.startswith(NO_NAMESPACE_MARKER)
+
+
+ESCAPES = r"""
+import ctypes, socket
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+def attempt(name, call):
+    try:
+        call()
+        print(name, "ran")
+    except OSError as exc:
+        print(name, "errno", exc.errno)
+def checked(result):
+    if result != 0:
+        raise OSError(ctypes.get_errno(), "failed")
+attempt("unshare", lambda: checked(libc.unshare(0x00020000)))  # a mount namespace
+attempt("ptrace", lambda: checked(libc.ptrace(0, 0, 0, 0)))  # PTRACE_TRACEME
+attempt("ipv4", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+attempt("unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+"""
+
+
+def _attempts(result: SandboxResult) -> dict[str, str]:
+    assert result.ok, result.describe() + result.stderr_tail
+    return dict(line.split(" ", 1) for line in result.stdout_tail.splitlines() if line)
+
+
+@pytest.mark.skipif(seccomp.libseccomp() is None, reason="no libseccomp / seccomp here")
+def test_seccomp_denies_what_a_worker_never_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    denied = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK))
+    assert denied == {"unshare": "errno 1", "ptrace": "errno 1", "ipv4": "errno 1", "unix": "ran"}
+    # Where the limits allow the network, its sockets open; the rest stays denied.
+    networked = Limits(cpu_seconds=10, wall_seconds=30, network=True)
+    assert _attempts(run_sandboxed(python(ESCAPES), tmp_path, networked))["ipv4"] == "ran"
+    # The same code without the filter: the filter, not the namespaces, denied them.
+    monkeypatch.setattr(runner_module.seccomp, "filter_spec", lambda network: None)
+    free = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK))
+    assert free == {"unshare": "ran", "ptrace": "ran", "ipv4": "ran", "unix": "ran"}
+
+
+def test_the_command_still_runs_when_the_filter_cannot_be_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = {"library": "libno-such-seccomp.so.2", "syscalls": ["ptrace"], "socket_families": []}
+    monkeypatch.setattr(runner_module.seccomp, "filter_spec", lambda network: rules)
+    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK)
+    assert result.ok and "still ran" in result.stdout_tail
+    assert "rewardsmith sandbox: no seccomp" in result.stderr_tail
