@@ -111,10 +111,10 @@ def baselines_told_apart(native: list[float], sparse: list[float]) -> bool:
     noise (a task whose fitness signal is the env's own reward printed 43790). Told apart:
     means more than :data:`SAME_SHARE` of their size apart, and a 95 % bootstrap interval
     of the difference of means (each arm's seeds resampled on their own, a fixed stream)
-    that excludes 0.
+    that excludes 0. Never on one seed an arm: it shows no noise to measure against.
     """
-    if not native or not sparse:
-        return False
+    if len(native) < 2 or len(sparse) < 2:
+        return False  # one seed shows no noise to measure a gap against
     a, b = np.asarray(native, dtype=float), np.asarray(sparse, dtype=float)
     mean_a, mean_b = float(a.mean()), float(b.mean())
     if not math.isfinite(mean_a - mean_b) or _same_score(mean_a, mean_b):
@@ -141,6 +141,12 @@ def hns_text(report: dict[str, Any]) -> str:
     settled = all(_negligible(arm.get("std") or 0.0, arm["mean"]) for arm in (native, sparse))
     if settled and _same_score(native["mean"], sparse["mean"]):
         return f"undefined (the native and sparse baselines both reach {native['mean']:.4g})"
+    seeds = [len(arm["per_seed"]) for arm in (native, sparse) if "per_seed" in arm]
+    if seeds and min(seeds) < 2:
+        return (
+            f"undefined: one seed cannot tell the native ({native['mean']:.4g}) and sparse "
+            f"({sparse['mean']:.4g}) baselines apart; evaluate on more (--eval-seeds 3)"
+        )
     return (
         f"undefined: the seeds do not tell the native ({native['mean']:.4g} ± "
         f"{native.get('std') or 0:.2g}) and sparse ({sparse['mean']:.4g} ± "

@@ -69,10 +69,13 @@ _HEIGHT = [
     re.compile(r"\b(?:height|altitude)" + _LINK + r"(?:above\s*)?" + _NUM),
     re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:high|tall|above the ground)\b"),
 ]
-_HIGH = re.compile(
+#: Height as the goal: "hop as high as possible" asks for nothing along x.
+_HIGH_GOAL = re.compile(
     r"\bjump\w*|\bas high as\b|\bhigh as possible\b|\bmaximi[sz]e (?:the )?height|"
-    r"\bstand(?:s|ing)? up\b|\bget(?:s|ting)? up\b|\brise\b|\bstand\w* tall\b|"
-    # "keeping the torso high", "hold its head high": the body kept up, not a speed.
+    r"\bstand(?:s|ing)? up\b|\bget(?:s|ting)? up\b|\brise\b|\bstand\w* tall\b"
+)
+#: Height as a manner: "walk keeping the torso high", "hold its head high".
+_HIGH_MANNER = re.compile(
     r"\b(?:keep\w*|hold\w*|stay\w*|torso|body|head|hips?)\b(?:\s+\w+){0,3}?\s+high\b"
 )
 _ANGLE = re.compile(r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?")
@@ -210,7 +213,7 @@ def read_intent(text: str) -> Intent:
     _read_axis_and_turn(t, intent, explicit=bool(backward or forward))
     _read_position(t, intent)
     read_tolerance(t, intent)
-    _read_height(t, intent)
+    _read_height(t, intent, explicit=bool(backward or forward))
     angle = _ANGLE.search(t)
     if angle:
         value = float(angle.group(1))
@@ -294,16 +297,25 @@ def read_tolerance(text: str, intent: Intent) -> None:
     intent.read.append(f"tolerance {intent.tolerance:g} m")
 
 
-def _read_height(t: str, intent: Intent) -> None:
+def _read_height(t: str, intent: Intent, explicit: bool) -> None:
     for pattern in _HEIGHT:
         match = pattern.search(t)
         if match:
             intent.target_height = float(match.group(1))
             intent.read.append(f"target height {intent.target_height:g}")
+            break
+    else:
+        goal = _HIGH_GOAL.search(t)
+        if not goal and not _HIGH_MANNER.search(t):
             return
-    if _HIGH.search(t):
         intent.high = True
         intent.read.append("as high as possible")
+        if not goal:
+            return
+    # "hop as high as possible", "hop at a height of 1.3 m": the verb names no direction.
+    if not explicit and not intent.fast and intent.target_speed is None and intent.direction:
+        intent.direction = None
+        intent.read = [r for r in intent.read if not r.startswith("direction ")]
 
 
 def intent_for(description: str, fallback: str) -> Intent:

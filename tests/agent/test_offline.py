@@ -459,6 +459,35 @@ def test_axis_and_turn_intents(text: str, axis: str, direction, turn) -> None:
     assert (intent.axis, intent.direction, intent.turn) == (axis, direction, turn)
 
 
+@pytest.mark.parametrize(
+    ("text", "direction", "high"),
+    [
+        # A motion verb beside a height goal names no direction; a direction word does.
+        ("Hop as high as possible.", None, True),
+        ("Hop at a height of 1.3 m.", None, False),
+        ("Hop forward as high as possible.", 1, True),
+        ("Jump backwards as high as you can.", -1, True),
+        # Height as a manner keeps the verb's direction.
+        ("Walk while keeping the head high.", 1, True),
+        ("Run as fast as possible while keeping the torso high.", 1, True),
+    ],
+)
+def test_a_height_goal_takes_the_direction_only_from_a_direction_word(
+    text: str, direction: int | None, high: bool
+) -> None:
+    intent = read_intent(text)
+    assert (intent.direction, intent.high) == (direction, high)
+    assert direction is not None or not any(r.startswith("direction") for r in intent.read)
+
+
+def test_hop_as_high_as_possible_pays_height_and_not_forward_speed() -> None:
+    (candidate,) = (
+        OfflineDesigner().propose(_ctx(get_task("Hopper-v5"), "Hop as high as possible."), [], 1)
+    ).candidates
+    assert "height: linear on torso_height" in candidate.source
+    assert "x_velocity" not in candidate.source.split("def compute_reward")[1].split(")")[0]
+
+
 def test_land_far_left_is_a_side_not_a_direction() -> None:
     intent = read_intent("Land safely as far left as allowed, away from the pad.")
     assert intent.land and intent.x_side == -1 and intent.direction is None
