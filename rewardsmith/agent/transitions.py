@@ -31,6 +31,19 @@ CHANGES_KEY = "field_changes"
 _PROBE_SECONDS = 300.0
 
 
+def field_change_notes(run: dict[str, Any]) -> list[str]:
+    """One sentence per resume of ``run`` (``run.json``) that found fields reading otherwise."""
+    notes = []
+    for change in run.get(CHANGES_KEY, []):
+        done = int(change.get("iterations_done", 0))
+        notes.append(
+            f"Resumed after {done} finished iteration{'' if done == 1 else 's'} with fields "
+            f"that read differently: {', '.join(change.get('fields', []))}; candidates before "
+            "and after saw different values under those names."
+        )
+    return notes
+
+
 def changed_fields(old: dict[str, str], new: dict[str, str]) -> list[str]:
     """Fields whose fingerprint differs, were added or were removed, in the task's order."""
     moved = [name for name, digest in new.items() if old.get(name) != digest]

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from rewardsmith.cli.core import _count, _fail, _fmt, _print_report, app, console
+from rewardsmith.cli.core import _fail, _fmt, _print_report, app, console
 from rewardsmith.errors import UserError
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def tasks(
 def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
     """What happened in a run, iteration by iteration."""
     from rewardsmith.agent.run_summary import summarize_run
-    from rewardsmith.agent.transitions import CHANGES_KEY
+    from rewardsmith.agent.transitions import field_change_notes
     from rewardsmith.store import RunStore
 
     try:
@@ -197,14 +197,8 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         f"({meta.get('status')}): {escape(str(meta.get('description')))}",
         highlight=False,
     )
-    for change in meta.get(CHANGES_KEY, []):
-        done = int(change.get("iterations_done", 0))
-        console.print(
-            f"[bold yellow]resumed after {_count(done, 'finished iteration')} with fields that "
-            f"read differently: {escape(', '.join(change.get('fields', [])))}; candidates "
-            "before and after saw different values under those names[/]",
-            highlight=False,
-        )
+    for note in field_change_notes(meta):
+        console.print(f"[bold yellow]{escape(note)}[/]", highlight=False)
     for it in summary["iterations"]:
         table = Table(title=f"iteration {it['index'] + 1}", title_justify="left")
         for col in ("cand", "id", "status", "fitness", "notes"):

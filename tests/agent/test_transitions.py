@@ -109,9 +109,14 @@ def test_a_resume_whose_fields_changed_warns_records_and_collects_again(
     assert shown.returncode == 0, shown.stderr
     text = " ".join(shown.stdout.split())
     assert (
-        "resumed after 1 finished iteration with fields that read differently: pole_angle, "
-        "retired_field" in text
+        "Resumed after 1 finished iteration with fields that read differently: pole_angle, "
+        "retired_field; candidates before and after saw different values" in text
     )
+    reported = run_cli(["report", str(store.root)], cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr
+    note = "Resumed after 1 finished iteration with fields that read differently: pole_angle"
+    assert note in (store.root / "report.md").read_text()
+    assert note in (store.root / "report.html").read_text()
 
 
 def test_a_run_from_before_fingerprints_gains_one_without_a_warning(
