@@ -128,3 +128,19 @@ def test_library_warnings_read_as_the_clis_own_lines_and_name_their_module_with_
         "WARNING rewardsmith.agent.transitions: pole_angle moved",
         "INFO rewardsmith.agent.loop: details",
     ]
+
+
+def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
+    tmp_path: Path,
+) -> None:
+    args = ["synthesize", "--env", "CartPole-v1", "--task", "Do a backflip.", "--budget", "1000"]
+    args += ["--iterations", "1", "--samples", "1", "--eval-seeds", "0", "--confirm-seeds", "0"]
+    result = run_cli([*args, "--out", "runs"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = " ".join(result.stdout.split())
+    assert "warning: the offline designer reads no objective in 'Do a backflip.'" in text
+    assert "so it designs for CartPole-v1's own: 'Keep the pole balanced" in text
+    # A description it reads gets no such line.
+    args[4] = "Balance the pole near x = 1."
+    quiet = run_cli([*args, "--out", "runs"], cwd=tmp_path)
+    assert quiet.returncode == 0 and "reads no objective" not in quiet.stdout

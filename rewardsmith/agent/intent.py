@@ -78,7 +78,11 @@ _HIGH_GOAL = re.compile(
 _HIGH_MANNER = re.compile(
     r"\b(?:keep\w*|hold\w*|stay\w*|torso|body|head|hips?)\b(?:\s+\w+){0,3}?\s+high\b"
 )
-_ANGLE = re.compile(r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?")
+_ANGLE = re.compile(
+    r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?"
+    # "hold the pendulum horizontal at 90 degrees": an angle by its unit alone.
+    r"|\b(?:at|to)\s+" + _NUM + r"\s*(deg\w*|°|rad\w*)"
+)
 _UPRIGHT = re.compile(
     r"balanc|upright|vertical|without falling|n't fall|not fall|stay(?:s|ing)? up\b|"
     r"\bkeep\b.*\bup\b|\bstand\w*|\bswing\w* (?:it )?up\b"
@@ -216,8 +220,8 @@ def read_intent(text: str) -> Intent:
     _read_height(t, intent, explicit=bool(backward or forward))
     angle = _ANGLE.search(t)
     if angle:
-        value = float(angle.group(1))
-        unit = angle.group(2) or ""
+        value = float(angle.group(1) or angle.group(3))
+        unit = angle.group(2) or angle.group(4) or ""
         intent.target_angle = value if unit.startswith("rad") else math.radians(value)
         intent.read.append(f"target angle {intent.target_angle:.3g} rad")
     flags = (

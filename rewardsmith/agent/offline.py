@@ -28,7 +28,7 @@ from rewardsmith.agent.genome_ops import (
     random_genome,
 )
 from rewardsmith.agent.genome_source import render_source
-from rewardsmith.agent.intent import Intent, intent_for, read_tolerance
+from rewardsmith.agent.intent import Intent, intent_for, read_intent, read_tolerance
 from rewardsmith.agent.task_facts import DESIGN_TAGS, episode_steps, termination_kind
 from rewardsmith.agent.terms import Slot, Term, catalogue, guard_hovering
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
@@ -70,6 +70,22 @@ def offline_design_problem(task: TaskSpec, description: str, fitness: FitnessMea
         f"none it can use (fields: {fields}); pass --model to let an LLM designer read the "
         "env's source, or declare fields in a task file with tags = [...] from: "
         + ", ".join(DESIGN_TAGS)
+    )
+
+
+def offline_fallback_note(task: TaskSpec, description: str) -> str:
+    """Why the offline designer will design for the task's own behaviour, not ``description``.
+
+    "" when ``description`` names an objective it reads (or is empty). A description it
+    cannot read ("do a backflip") would otherwise get the task's default reward silently.
+    """
+    if not description.strip() or read_intent(description).has_objective:
+        return ""
+    return (
+        f"the offline designer reads no objective in {description!r} (it reads a direction, "
+        "a speed, a target x, height or angle, upright, still, a goal, a turn, arms up, "
+        f"landing), so it designs for {task.id}'s own: {task.description!r}; say the "
+        "behaviour in those terms, or pass --model to let an LLM designer read it"
     )
 
 

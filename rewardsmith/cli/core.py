@@ -241,15 +241,20 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     console.print(f"report:      {store.best_dir / 'report.json'}")
 
 
+def _uses_offline(config: SynthConfig) -> bool:
+    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
+
+    return not config.model or config.model.strip().lower() in OFFLINE_MODEL_NAMES
+
+
 def _offline_problem(config: SynthConfig, spec: Any, measure: Any) -> str:
     """Why the offline designer, if ``config`` uses it, has nothing for ``spec`` ("" if not).
 
     Asked before a run folder exists, so such a run is refused rather than left failed.
     """
-    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
     from rewardsmith.agent.offline import offline_design_problem
 
-    if config.model and config.model.strip().lower() not in OFFLINE_MODEL_NAMES:
+    if not _uses_offline(config):
         return ""
     return offline_design_problem(spec, config.task or "", measure)
 
@@ -434,6 +439,12 @@ def synthesize(
             f"behaviour, pass --fitness (this task also has: {others})[/]",
             highlight=False,
         )
+    if config.task and _uses_offline(config):
+        from rewardsmith.agent.offline import offline_fallback_note
+
+        note = offline_fallback_note(spec, config.task)
+        if note:
+            console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
     _run_loop(config, store)
 
 

@@ -480,6 +480,20 @@ def test_a_height_goal_takes_the_direction_only_from_a_direction_word(
     assert direction is not None or not any(r.startswith("direction") for r in intent.read)
 
 
+@pytest.mark.parametrize(
+    ("text", "radians"),
+    [
+        ("Hold the pendulum horizontal at 90 degrees.", 1.5708),
+        ("Keep the tilt at 0.2 rad.", 0.2),
+        ("Lean forward to 10 deg while walking.", 0.1745),
+        ("Turn 180 degrees in place.", None),  # a turn, not a posture
+    ],
+)
+def test_an_angle_is_read_by_its_unit(text: str, radians: float | None) -> None:
+    angle = read_intent(text).target_angle
+    assert angle == pytest.approx(radians, abs=1e-4) if radians is not None else angle is None
+
+
 def test_hop_as_high_as_possible_pays_height_and_not_forward_speed() -> None:
     (candidate,) = (
         OfflineDesigner().propose(_ctx(get_task("Hopper-v5"), "Hop as high as possible."), [], 1)
