@@ -19,6 +19,7 @@ from rewardsmith.cli.core import (
     _fmt,
     _offline_problem,
     _setup_logging,
+    _uses_offline,
     app,
     console,
     err_console,
@@ -66,23 +67,30 @@ def _check_models(spec: CampaignSpec) -> list[str]:
     return problems
 
 
-def _check_offline(spec: CampaignSpec) -> list[str]:
-    """Each task the offline designer has nothing for, where a cell uses it."""
+def _check_offline(spec: CampaignSpec) -> tuple[list[str], list[str]]:
+    """Problems and warnings of the cells that use the offline designer.
+
+    Problems: tasks it has nothing for. Warnings: descriptions it reads no objective in.
+    """
+    from rewardsmith.agent.offline import offline_fallback_note
     from rewardsmith.envs.registry import resolve_task
 
     seen = set()
-    problems = []
+    problems, warnings = [], []
     for cell in spec.cells:
         config = cell.config
         key = (config.env, config.task_file, config.task, config.fitness, config.model)
-        if key in seen:
+        if key in seen or not _uses_offline(config):
             continue
         seen.add(key)
         task = resolve_task(config.env, config.task_file)
         problem = _offline_problem(config, task, task.get_fitness(config.fitness))
         if problem:
             problems.append(f"task {cell.task.label}: {problem}")
-    return problems
+        note = offline_fallback_note(task, config.task or "")
+        if note and f"task {cell.task.label}: {note}" not in warnings:
+            warnings.append(f"task {cell.task.label}: {note}")
+    return problems, warnings
 
 
 def _print_plan(spec: CampaignSpec) -> None:
@@ -214,12 +222,16 @@ def campaign(
     _setup_logging(verbose)
     try:
         spec = _load(target, resume)
-        problems = _check_models(spec) + _check_offline(spec)
+        offline_problems, warnings = _check_offline(spec)
+        problems = _check_models(spec) + offline_problems
         if plan:
             # A plan is for before the keys are set up: say what is missing, do not refuse.
             _print_plan(spec)
             for problem in problems:
                 console.print(f"[yellow]before running:[/] {escape(problem)}", highlight=False)
+        for warning in warnings:
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        if plan:
             return
         if problems:
             raise UserError(problems[0])

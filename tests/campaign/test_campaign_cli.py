@@ -70,6 +70,19 @@ def test_plan_warns_about_a_missing_key_and_running_refuses(tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
 
 
+def test_plan_says_which_description_the_offline_designer_cannot_read(tmp_path: Path) -> None:
+    text = CAMPAIGN + '\n[[tasks]]\nenv = "Pendulum-v1"\ntask = "Do a backflip."\n'
+    (tmp_path / "c.toml").write_text(text)
+    proc = run_cli(["campaign", "c.toml", "--plan"], cwd=tmp_path, env=WIDE)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, proc.stdout  # once for the task, not per seed; none for CartPole
+    assert (
+        "task Pendulum-v1: the offline designer reads no objective in 'Do a backflip.'"
+        in (lines[0])
+    )
+
+
 def test_bad_campaign_file_fails_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(CAMPAIGN.replace("iterations = 1", "iterations = 0"))
     proc = run_cli(["campaign", "c.toml"], cwd=tmp_path)
