@@ -268,10 +268,18 @@ def load_task_file(path: str | Path, import_paths: Sequence[str] | None = None) 
         UserError: The file is missing or any part of it is wrong (one line: where and fix).
     """
     path = Path(path)
+    fix = "pass the path to a .toml (or .yaml) task file"
+    if path.is_dir():
+        raise UserError(f"task file {str(path)!r} is a folder; {fix}")
     if not path.is_file():
-        raise UserError(f"task file {str(path)!r} does not exist; pass the path to a .toml file")
+        raise UserError(f"task file {str(path)!r} does not exist; {fix}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+        raise UserError(f"task file {str(path)!r} cannot be read ({reason}); {fix}") from None
     paths = tuple(import_paths) if import_paths else user_import_paths(path.parent)
-    return load_task_text(path.read_text(), path.name, paths)
+    return load_task_text(text, path.name, paths)
 
 
 def load_task_text(text: str, name: str, import_paths: tuple[str, ...] | None = None) -> TaskSpec:

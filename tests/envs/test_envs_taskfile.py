@@ -135,6 +135,15 @@ def test_missing_fitness_and_missing_file():
     )
 
 
+def test_a_folder_or_binary_file_named_as_a_task_file_is_one_line(tmp_path):
+    with pytest.raises(UserError, match=r"task file '.*' is a folder; pass the path to a \.toml"):
+        load_task_file(tmp_path)
+    binary = tmp_path / "task.toml"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(UserError, match=r"cannot be read \(not UTF-8 text\)"):
+        load_task_file(binary)
+
+
 def test_generic_task_from_observation_names_and_yaml():
     text = textwrap.dedent(
         """\
