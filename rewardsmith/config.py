@@ -356,6 +356,10 @@ def load_config(
             raise UserError(
                 f"cannot read config file {str(config_file)!r}: {exc.strerror}"
             ) from exc
+        except UnicodeDecodeError:
+            raise UserError(
+                f"config file {str(config_file)!r} is not UTF-8 text; pass a TOML file"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"config file {str(config_file)!r} is not valid TOML: {exc}") from exc
         data = data.get("synthesize", data)

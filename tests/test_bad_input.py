@@ -229,6 +229,11 @@ def test_missing_config_file(tmp_path: Path) -> None:
     _refused(tmp_path, [*SYNTH, "--config", "nope.toml"], "cannot read config file 'nope.toml'")
 
 
+def test_binary_config_file(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_bytes(bytes(range(128, 256)))
+    _refused(tmp_path, [*SYNTH, "--config", "c.toml"], "config file 'c.toml' is not UTF-8 text")
+
+
 # synthesize: models and keys -------------------------------------------------------------
 
 
