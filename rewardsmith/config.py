@@ -8,6 +8,7 @@ into ``run.json`` so a run can be resumed or repeated exactly.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,8 @@ from rewardsmith.errors import UserError
 
 if TYPE_CHECKING:
     from rewardsmith.envs.spec import FitnessMeasure
+
+logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_BUDGET_STEPS = 1_000_000_000
@@ -317,19 +320,43 @@ def check_type(name: str, value: Any, where: str) -> None:
         raise UserError(f"{where}: {name} = {value!r} should be of type {want}; fix the value")
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def _coerce(name: str, raw: str) -> Any:
     field_types = {f.name: f.type for f in fields(SynthConfig)}
     kind = str(field_types[name])
     try:
         if "bool" in kind:
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
+            word = raw.strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float"):
             return float(raw)
     except ValueError:
-        raise UserError(f"REWARDSMITH_{name.upper()}={raw!r} is not a valid {kind}") from None
+        want = "true or false" if "bool" in kind else f"a valid {kind}"
+        raise UserError(f"REWARDSMITH_{name.upper()}={raw!r} is not {want}") from None
     return raw
+
+
+def _warn_misspelt_variables(env: Mapping[str, str], known: set[str]) -> None:
+    """Say when a ``REWARDSMITH_*`` variable is a near miss of an option's name.
+
+    Other ``REWARDSMITH_*`` names may belong to something else, so only near misses
+    (``REWARDSMITH_ITERATONS``) are reported, and not refused.
+    """
+    options = {f"REWARDSMITH_{name.upper()}" for name in known}
+    for variable in env:
+        if variable.startswith("REWARDSMITH_") and variable not in options:
+            close = difflib.get_close_matches(variable, options, n=1, cutoff=0.85)
+            if close:
+                logger.warning(
+                    "%s is not an option and is ignored; did you mean %s?", variable, close[0]
+                )
 
 
 def load_config(
@@ -380,6 +407,7 @@ def load_config(
         raw = env.get(f"REWARDSMITH_{name.upper()}")
         if raw is not None:
             values[name] = _coerce(name, raw)
+    _warn_misspelt_variables(env, known)
     values.update({k: v for k, v in cli.items() if v is not None})
     if "budget" in values:
         values["budget"] = str(values["budget"])

@@ -32,6 +32,26 @@ def test_bad_env_var_type() -> None:
         load_config({}, None, environ={"REWARDSMITH_SEED": "abc"})
 
 
+def test_a_switch_from_the_environment_is_true_or_false_or_refused() -> None:
+    assert not load_config({}, None, environ={"REWARDSMITH_CACHE": "off"}).cache
+    assert load_config({}, None, environ={"REWARDSMITH_CACHE": " Yes "}).cache
+    with pytest.raises(UserError, match="REWARDSMITH_CACHE='maybe' is not true or false"):
+        load_config({}, None, environ={"REWARDSMITH_CACHE": "maybe"})
+
+
+def test_a_misspelt_variable_is_named_and_others_are_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    environ = {"REWARDSMITH_ITERATONS": "3", "REWARDSMITH_CANARY_TOKEN": "x"}
+    config = load_config({}, None, environ=environ)
+    assert config.iterations == SynthConfig().iterations  # ignored, not guessed
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "REWARDSMITH_ITERATONS is not an option and is ignored; "
+        "did you mean REWARDSMITH_ITERATIONS?"
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("smoke", "smoke"), ("QUICK", "quick"), ("50k", "50000"), ("2000", "2000")],
