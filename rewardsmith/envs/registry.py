@@ -48,6 +48,20 @@ def register_source(
     return spec
 
 
+def reserved_by(task_id: str) -> str:
+    """What owns ``task_id`` so that a task file may not take it ("" when free).
+
+    A task file may replace its own earlier version or a generic task made on demand for
+    an env; a built-in (or API-registered) task's id is taken: a file under that id would
+    replace it for everything else in the process and share its cached baselines.
+    """
+    _load_builtins()
+    spec = _REGISTRY.get(task_id)
+    if spec is None or task_id in _SOURCES or spec.family == "generic":
+        return ""
+    return "a built-in task"
+
+
 _BUILTIN_MODULES = ("classic", "classic_discrete", "mujoco", "box2d")
 
 

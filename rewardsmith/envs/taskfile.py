@@ -46,6 +46,7 @@ Every problem is one :class:`UserError` that names the file, the line and the fi
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -64,7 +65,13 @@ from rewardsmith.envs.generic import (
 )
 from rewardsmith.envs.imports import import_user_module, user_import_paths
 from rewardsmith.envs.presets import budget_presets, ppo_kwargs
-from rewardsmith.envs.registry import YAML_SUFFIXES, all_tasks, get_task, register_source
+from rewardsmith.envs.registry import (
+    YAML_SUFFIXES,
+    all_tasks,
+    get_task,
+    register_source,
+    reserved_by,
+)
 from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
 from rewardsmith.errors import UserError
 
@@ -323,9 +330,17 @@ def load_task_text(text: str, name: str, import_paths: tuple[str, ...] | None = 
         {f.name for f in base.fields} | {f.name for f in extra_fields},
         import_paths,
     )
+    task_id = str(task.get("id") or Path(name).stem)
+    owner = reserved_by(task_id)
+    if owner:
+        where = "id" if "id" in task else "[task]"
+        raise src.fail(
+            f'task id {task_id!r} is {owner}\'s; give this task its own (id = "{task_id}-custom")',
+            where,
+        )
     spec = replace(
         base,
-        id=str(task.get("id") or Path(name).stem),
+        id=task_id,
         env_id=env_id,
         env_kwargs=kwargs,
         description=str(task.get("description") or base.description),
@@ -484,8 +499,18 @@ def _fitness(
         str(table.get("unit") or "-"),
         step,
         aggregate,  # type: ignore[arg-type]
-        float(table["success_threshold"]),
+        _threshold(src, table["success_threshold"]),
     )
+
+
+def _threshold(src: _Source, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise src.fail(
+            f"success_threshold must be a number (the episode value that counts as success), "
+            f"got {value!r}",
+            "success_threshold",
+        )
+    return float(value)
 
 
 def _presets(src: _Source, table: dict[str, Any], base: Any) -> dict[str, PPOPreset]:

@@ -102,6 +102,13 @@ def test_the_worker_rebuilds_the_task_from_the_job(tmp_path):
         (('aggregate = "sum"', 'aggregate = "median"'), 22, ["aggregate 'median'"]),
         (("tags = [", "tagz = ["), 12, ["unknown key 'tagz'", "'tags'"]),
         (('name = "nose_height"', 'name = "prev_nose"'), 8, ["starts with 'prev_'", "nose_before"]),
+        (("success_threshold = 6.28", 'success_threshold = "high"'), 23, ["must be a number"]),
+        # A built-in's id would replace it for the whole process and share its baselines.
+        (
+            ('id = "CheetahPitchTest"', 'id = "HalfCheetah-v5"'),
+            2,
+            ["'HalfCheetah-v5' is a built-in task's", 'id = "HalfCheetah-v5-custom"'],
+        ),
     ],
 )
 def test_bad_files_fail_with_the_line_and_the_fix(change, line, words):
