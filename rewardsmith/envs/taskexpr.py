@@ -80,6 +80,16 @@ def helper_calls(source: str) -> list[tuple[str, str]]:
     return calls
 
 
+#: Names an expression reads only a MuJoCo env provides.
+MUJOCO_NAMES = frozenset({"data", "model"})
+
+
+def names_read(source: str) -> set[str]:
+    """Every bare name ``source`` reads (``data`` in ``data.qpos[0]``)."""
+    tree = ast.parse(source.strip(), mode="eval")
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
 def mujoco_names(model: Any, kind: str) -> list[str]:
     """Names of the model's objects of ``kind`` (body, joint, site, geom)."""
     count = {"body": model.nbody, "joint": model.njnt, "site": model.nsite, "geom": model.ngeom}

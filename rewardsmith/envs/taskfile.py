@@ -546,6 +546,13 @@ def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
         if data["fitness"].get("expr"):
             exprs.append(str(data["fitness"]["expr"]))
         for expr in exprs:
+            mujoco_only = sorted(taskexpr.names_read(expr) & taskexpr.MUJOCO_NAMES)
+            if model is None and mujoco_only:
+                raise src.fail(
+                    f"{mujoco_only[0]!r} needs a MuJoCo env; {spec.env_id} is not one (read "
+                    "obs, info, action or env instead)",
+                    expr,
+                )
             for helper, name in taskexpr.helper_calls(expr):
                 kind = taskexpr.HELPERS[helper][0]
                 if model is None:
@@ -588,7 +595,7 @@ def _try_rollout(src: _Source, spec: TaskSpec, data: dict[str, Any]) -> None:
                 raise src.fail(
                     f"fitness {said!r} failed on a real step: {type(exc).__name__}: {exc}; "
                     "fix it (it may read the fields, prev, native and the step's obs, info, "
-                    "action, env, data, model)",
+                    f"action, env{', data, model' if model is not None else ''})",
                     said,
                 ) from None
             raise src.fail(

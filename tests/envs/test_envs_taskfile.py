@@ -142,6 +142,24 @@ def test_missing_fitness_and_missing_file():
     )
 
 
+def test_mujoco_names_on_another_env_are_refused_before_a_step():
+    text = (
+        '[task]\nid = "SwingTest"\nenv = "Pendulum-v1"\n[fitness]\nname = "f"\n'
+        'expr = "data.qpos[0]"\naggregate = "sum"\nsuccess_threshold = 1\n'
+    )
+    with pytest.raises(UserError) as err:
+        load_task_text(text, "swing.toml")
+    assert str(err.value) == (
+        "swing.toml line 6: 'data' needs a MuJoCo env; Pendulum-v1 is not one "
+        "(read obs, info, action or env instead)"
+    )
+    with pytest.raises(UserError) as err:
+        load_task_text(text.replace("data.qpos[0]", "obs[7]"), "swing.toml")
+    assert str(err.value).endswith(
+        "(it may read the fields, prev, native and the step's obs, info, action, env)"
+    )
+
+
 def test_a_folder_or_binary_file_named_as_a_task_file_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"task file '.*' is a folder; pass the path to a \.toml"):
         load_task_file(tmp_path)
