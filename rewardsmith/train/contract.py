@@ -103,6 +103,13 @@ def reward_parameters(source: str) -> list[str]:
 
 
 def _as_float_array(value: Any, what: str) -> np.ndarray:
+    if np.iscomplexobj(value):
+        # A cast to float would drop the imaginary part without a word.
+        raise RewardContractError(
+            f"{what} is complex, but it must be real numbers: complex values come from "
+            "square roots or powers of negative numbers; guard them (np.maximum(x, 0)) or "
+            "take np.abs(...) where the magnitude is meant"
+        )
     try:
         # A copy: the result must not alias the input fields the caller keeps using.
         return np.array(value, dtype=np.float64)

@@ -63,6 +63,9 @@ def test_list_pair_is_accepted() -> None:
         (lambda x: (x, {"speed": np.ones((N, 2))}), ["component 'speed' has shape (4, 2)"]),
         (lambda x: (x / 0.0, {}), ["the reward is not finite (inf/nan) for 4 of 4 envs"]),
         (lambda x: (x, {"log": np.log(x - 1.0)}), ["component 'log' is not finite"]),
+        # A cast to float would keep the real part and drop the rest without a word.
+        (lambda x: (np.sqrt(x.astype(complex) - 9), {}), ["the reward is complex"]),
+        (lambda x: (x, {"root": x.astype(np.complex64)}), ["component 'root' is complex"]),
     ],
 )
 def test_each_broken_output_has_its_message(fn: Callable[..., Any], fragments: list[str]) -> None:
