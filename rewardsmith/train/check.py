@@ -30,6 +30,9 @@ from rewardsmith.train.contract import (
 MAX_FAILED_BATCHES = 5
 #: Rewards kept from the shared transitions so the loop can compare candidates' rewards.
 SAMPLE_SIZE = 512
+#: Largest reward a step may pay on random play. Native rewards pay at most a few hundred
+#: (HumanoidStandup's 333 a metre of height); nothing a designer means needs 1e9.
+MAX_REWARD_MAGNITUDE = 1e9
 
 
 def _code_line(source: str, lineno: int) -> str:
@@ -250,6 +253,14 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
         report["reward_sample"] = [float(f"{v:.7g}") for v in sample]
 
     mean = float(all_rewards.mean())
+    largest = float(np.max(np.abs(all_rewards)))
+    if largest > MAX_REWARD_MAGNITUDE:
+        problems.append(
+            f"the reward reaches {largest:.3g} in a step of random play (the limit is "
+            f"{MAX_REWARD_MAGNITUDE:.0e}): PPO's value loss grows with the square of the "
+            "returns, and past about 1e36 they overflow the float32 buffers it trains from. "
+            "Scale the terms to roughly -1 to 1 a step (divide by a named constant)"
+        )
     if float(np.ptp(all_rewards)) <= 1e-9 * max(1.0, abs(mean)):
         problems.append(
             f"the reward is the same value ({mean:.6g}) on all {all_rewards.size} transitions "

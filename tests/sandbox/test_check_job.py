@@ -90,6 +90,19 @@ def test_constant_reward(transitions: Path) -> None:
     assert len(problems) == 1 and "the same value (1) on all 64 transitions" in problems[0]
 
 
+def test_an_absurdly_large_reward_is_refused_with_its_size(transitions: Path) -> None:
+    problems = check(GOOD.replace("return v - energy", "return 1e30 * v - energy"), transitions)[
+        "problems"
+    ]
+    assert len(problems) == 1 and "the reward reaches 1e+30 in a step" in problems[0]
+    assert "(the limit is 1e+09)" in problems[0]
+    # A large but sane scale (HumanoidStandup's native pays hundreds a step) passes.
+    assert (
+        check(GOOD.replace("return v - energy", "return 500 * v - energy"), transitions)["problems"]
+        == []
+    )
+
+
 def test_missing_components(transitions: Path) -> None:
     source = GOOD.replace('{"speed": v, "energy": -energy}', "{}")
     problems = check(source, transitions)["problems"]
