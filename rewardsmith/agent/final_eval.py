@@ -22,7 +22,7 @@ from rewardsmith.agent.candidate import RewardCandidate
 from rewardsmith.envs.registry import task_job_fields
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 from rewardsmith.sandbox.runner import Limits
-from rewardsmith.store import json_object, read_record, write_json
+from rewardsmith.store import DamagedFile, json_object, read_record, write_json
 from rewardsmith.train.executor import Executor, Job
 from rewardsmith.train.jobs import JobOutcome
 
@@ -215,8 +215,14 @@ def run_final_evaluation(
                 marker = _cache_path(plan, mode, seed)
                 reward = {"mode": mode}
             if marker.exists():
-                done[(mode, seed)] = read_record(marker, fitness_record)
-                continue
+                try:
+                    done[(mode, seed)] = read_record(marker, fitness_record)
+                    continue
+                except DamagedFile:
+                    if mode == "candidate":
+                        raise  # the run's own record: the user decides
+                    # A shared cache entry: a damaged one is a miss, trained again.
+                    logger.warning("cached baseline %s is damaged; training it again", marker)
             spec = train_job_spec(
                 plan.task, plan.measure, plan.budget, seed, reward, mode == "candidate"
             )

@@ -1,8 +1,23 @@
-"""The human-normalised score, as Eureka defines it."""
+"""The human-normalised score, as Eureka defines it, and the final evaluation's records."""
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from rewardsmith.agent.final_eval import baselines_told_apart, hns, hns_text
+from rewardsmith.agent.candidate import RewardCandidate
+from rewardsmith.agent.final_eval import (
+    FinalEvalPlan,
+    baselines_told_apart,
+    hns,
+    hns_text,
+    run_final_evaluation,
+)
+from rewardsmith.envs.registry import get_task
+from rewardsmith.sandbox.runner import Limits
+from rewardsmith.store import DamagedFile
+from rewardsmith.train.executor import Job
+from rewardsmith.train.jobs import JobOutcome
 
 
 def test_hns_is_the_gain_over_sparse_in_units_of_the_native_gap() -> None:
@@ -65,3 +80,50 @@ def test_hns_text_says_why_there_is_no_number() -> None:
     )
     failed = {**base, "hns": None, "native": {"mean": 1.1}, "sparse": {"mean": None}}
     assert "sparse baseline did not train" in hns_text(failed)
+
+
+class _Trainer:
+    """An executor that 'trains' every job at once to a fitness that names its arm."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def run(self, jobs: list[Job], on_progress: object = None) -> Iterator[tuple[Job, JobOutcome]]:
+        for job in jobs:
+            self.keys.append(job.key)
+            fitness = {"candidate": 3.0, "native": 2.0, "sparse": 1.0}[job.spec["reward"]["mode"]]
+            result = {"fitness": fitness, "success_rate": 0.0, "fitness_trace": [], "steps": 10}
+            yield job, JobOutcome(True, result)
+
+    def close(self, kill: bool = False) -> None:
+        return None
+
+
+def test_a_damaged_cached_baseline_is_trained_again_and_a_damaged_run_record_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = get_task("CartPole-v1")
+    plan = FinalEvalPlan(
+        task=task,
+        measure=task.fitness[0],
+        budget="smoke",
+        seeds=[7, 8],
+        cache_dir=tmp_path / "cache",
+        best_dir=tmp_path / "best",
+        limits=Limits.for_training(60),
+    )
+    best = RewardCandidate(source="def compute_reward(pole_angle):\n    return pole_angle, {}\n")
+    first = _Trainer()
+    run_final_evaluation(plan, best, first)
+    assert len(first.keys) == 6
+    cached = sorted(plan.cache_dir.glob("*__native__7.json"))
+    assert len(cached) == 1
+    cached[0].write_text('{"fitn')
+    again = _Trainer()
+    report = run_final_evaluation(plan, best, again)
+    assert again.keys == ["native/7"]  # only the damaged entry trains again
+    assert report["native"]["per_seed"] == [2.0, 2.0]
+    assert "cached baseline" in caplog.text and "is damaged; training it again" in caplog.text
+    (plan.best_dir / "seed_8" / "fitness.json").write_text("[]")
+    with pytest.raises(DamagedFile, match=r"seed_8/fitness\.json' is damaged"):
+        run_final_evaluation(plan, best, _Trainer())
