@@ -88,6 +88,40 @@ def _batches(total: int, n_envs: int) -> list[tuple[int, int]]:
     return [(start, start + n_envs) for start in range(0, total - n_envs + 1, n_envs)]
 
 
+def _state_problem(
+    fn: Any,
+    fields: dict[str, np.ndarray],
+    action: np.ndarray,
+    params: list[str],
+    n_envs: int,
+    first: np.ndarray,
+) -> str:
+    """Why the reward is not a function of its arguments ("" if it is).
+
+    The first batch is called again after every other: the same values must give the same
+    rewards (the contract checked both are finite and of one shape).
+    """
+    start, stop = _batches(len(action), n_envs)[0]
+    batch = {name: values[start:stop] for name, values in fields.items()}
+    try:
+        with np.errstate(all="ignore"):
+            again, _ = call_reward(fn, batch, action[start:stop], params)
+    except Exception:
+        return ""  # a failure here shows in the calls before it
+    # A tolerance for threaded reductions that may sum in another order; kept state moves
+    # a reward by far more.
+    same = np.isclose(again, first, rtol=1e-9, atol=1e-12)
+    if same.all():
+        return ""
+    row = int(np.flatnonzero(~same)[0])
+    return (
+        f"compute_reward gave transition {start + row} the reward {float(first[row]):.6g}, "
+        f"and {float(again[row]):.6g} when called again on the same values: it keeps state "
+        "between calls (a module-level list or dict it changes). A reward must be a "
+        "function of its arguments alone: compute everything from them in each call"
+    )
+
+
 class _Failures:
     """Distinct failures with how often each happened, in the order first seen."""
 
@@ -198,6 +232,7 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
         return report
 
     failures = _Failures()
+    first: np.ndarray | None = None  # the first batch's reward, called again below
     times: list[float] = []
     rewards: list[np.ndarray] = []
     components: dict[str, list[np.ndarray]] = {}
@@ -229,6 +264,8 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
                 failures.add(key, f"compute_reward raised {text} on transitions {start}-{stop - 1}")
             else:
                 times.append(time.perf_counter() - began)
+                if start == 0:
+                    first = reward
                 rewards.append(reward)
                 names_seen.append(tuple(parts))
                 for name, values in parts.items():
@@ -238,6 +275,10 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
                 break
 
     problems.extend(failures.messages(calls))
+    if first is not None and not failures.batches:
+        changed = _state_problem(fn, fields, action, params, n_envs, first)
+        if changed:
+            problems.append(changed)
     report["calls"] = calls
     if not rewards:
         return report

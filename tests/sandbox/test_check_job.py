@@ -103,6 +103,15 @@ def test_an_absurdly_large_reward_is_refused_with_its_size(transitions: Path) ->
     )
 
 
+def test_a_reward_that_keeps_state_between_calls_is_refused(transitions: Path) -> None:
+    counting = "    CALLS.append(1)\n    v = v * len(CALLS)\n    return v - energy"
+    source = GOOD.replace("def compute_reward", "CALLS = []\n\n\ndef compute_reward")
+    source = source.replace("    return v - energy", counting)
+    problems = check(source, transitions)["problems"]
+    assert len(problems) == 1, problems
+    assert "when called again on the same values: it keeps state between calls" in problems[0]
+
+
 def test_missing_components(transitions: Path) -> None:
     source = GOOD.replace('{"speed": v, "energy": -energy}', "{}")
     problems = check(source, transitions)["problems"]
