@@ -140,7 +140,8 @@ def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
     text = " ".join(result.stdout.split())
     assert "warning: the offline designer reads no objective in 'Do a backflip.'" in text
     assert "so it designs for CartPole-v1's own: 'Keep the pole balanced" in text
-    # A description it reads gets no such line.
-    args[4] = "Balance the pole near x = 1."
-    quiet = run_cli([*args, "--out", "runs"], cwd=tmp_path)
-    assert quiet.returncode == 0 and "reads no objective" not in quiet.stdout
+    # A description it reads gets no such line (asked directly: a second run costs 5 s).
+    from rewardsmith.agent.offline import offline_fallback_note
+    from rewardsmith.envs.registry import get_task
+
+    assert offline_fallback_note(get_task("CartPole-v1"), "Balance the pole near x = 1.") == ""
