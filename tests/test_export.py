@@ -487,3 +487,17 @@ print(json.dumps({"view": TRAINING["observation_view"], "policy": TRAINING["poli
     assert got["policy"] == "MultiInputPolicy"
     assert got["keys"] == ["direction", "image"] and got["dtype"] == "float32"
     assert all(0.0 < lit < 1.0 for lit in got["lit"])
+
+
+@pytest.mark.slow
+@TINY
+def test_an_export_named_with_a_hyphen_says_the_name_it_imports_by(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    run = tiny_run(tmp_path_factory)
+    out = tmp_path_factory.mktemp("export") / "my-reward.py"
+    proc = run_cli(["export", str(run), "-o", str(out)], cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "my-reward.py is not importable by that name: rename it to my_reward.py" in text
+    assert "use it: from my_reward import SynthesizedReward" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -30,7 +31,17 @@ def export(
         f"{info.measure} {_fmt(info.fitness)}{spread}",
         highlight=False,
     )
+    stem = info.path.stem
+    if not stem.isidentifier():
+        # `from my-reward import ...` is a syntax error: say the name it can be imported by.
+        name = re.sub(r"\W", "_", stem)
+        name = name if name.isidentifier() else f"_{name}"
+        console.print(
+            f"{info.path.name} is not importable by that name: rename it to {name}.py, then",
+            highlight=False,
+        )
+        stem = name
     console.print(
-        f"use it: from {info.path.stem} import SynthesizedReward  (see its docstring)",
+        f"use it: from {stem} import SynthesizedReward  (see its docstring)",
         highlight=False,
     )
