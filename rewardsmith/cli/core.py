@@ -312,7 +312,9 @@ def synthesize(
     seed: int = typer.Option(None, "--seed", help="Root seed (default 0)."),
     out: str = typer.Option(None, "--out", help="Folder for run folders (default runs/)."),
     workers: int = typer.Option(None, "--workers", help="Trainings at once (default: cores)."),
-    eval_seeds: int = typer.Option(None, "--eval-seeds", help="Final evaluation seeds (3)."),
+    eval_seeds: int = typer.Option(
+        None, "--eval-seeds", help="Final evaluation seeds (3; an HNS needs 2 or more)."
+    ),
     confirm_top: int = typer.Option(None, "--confirm-top", help="Rewards reconfirmed (3)."),
     confirm_seeds: int = typer.Option(None, "--confirm-seeds", help="Their fresh seeds (2)."),
     llm_critic: bool = typer.Option(None, "--llm-critic", help="Model reviews candidates."),
