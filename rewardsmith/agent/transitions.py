@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def _iterations_done(store: RunStore) -> int:
     return sum((store.iter_dir(i) / "iteration.json").exists() for i in store.list_iterations())
 
 
-def ensure_transitions(store: RunStore, probe_job: dict[str, Any], on_message: Any) -> Path:
+def ensure_transitions(
+    store: RunStore, probe_job: dict[str, Any], on_message: Callable[[str], None]
+) -> Path:
     """The run's transitions file, collected now if missing or if the fields changed.
 
     Args:

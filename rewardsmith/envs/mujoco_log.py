@@ -3,8 +3,9 @@
 MuJoCo's own handler prints each warning to stderr and appends it to ``MUJOCO_LOG.TXT``
 in the current folder: validating a HalfCheetah task file left that file in the user's
 folder and printed gymnasium's ``settotalmass`` deprecation, which is nothing the user
-can act on. Worker processes keep MuJoCo's handler: their stderr is kept for diagnosis
-and their folder is scratch.
+can act on. :func:`~rewardsmith.envs.generic.make_env` routes them; training envs are made
+with ``gymnasium.make`` directly, so a worker keeps MuJoCo's handler (its stderr is kept
+for diagnosis and its folder is scratch) unless it builds a generic task.
 """
 
 from __future__ import annotations

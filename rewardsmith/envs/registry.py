@@ -48,8 +48,8 @@ def register_source(
     return spec
 
 
-def reserved_by(task_id: str) -> str:
-    """What owns ``task_id`` so that a task file may not take it ("" when free).
+def is_reserved(task_id: str) -> bool:
+    """Whether a task file may not take ``task_id``.
 
     A task file may replace its own earlier version or a generic task made on demand for
     an env; a built-in (or API-registered) task's id is taken: a file under that id would
@@ -57,9 +57,7 @@ def reserved_by(task_id: str) -> str:
     """
     _load_builtins()
     spec = _REGISTRY.get(task_id)
-    if spec is None or task_id in _SOURCES or spec.family == "generic":
-        return ""
-    return "a built-in task"
+    return spec is not None and task_id not in _SOURCES and spec.family != "generic"
 
 
 _BUILTIN_MODULES = ("classic", "classic_discrete", "mujoco", "box2d")

@@ -69,8 +69,8 @@ from rewardsmith.envs.registry import (
     YAML_SUFFIXES,
     all_tasks,
     get_task,
+    is_reserved,
     register_source,
-    reserved_by,
 )
 from rewardsmith.envs.spec import BUDGET_NAMES, FitnessMeasure, PPOPreset, StateField, TaskSpec
 from rewardsmith.errors import UserError
@@ -331,11 +331,11 @@ def load_task_text(text: str, name: str, import_paths: tuple[str, ...] | None = 
         import_paths,
     )
     task_id = str(task.get("id") or Path(name).stem)
-    owner = reserved_by(task_id)
-    if owner:
+    if is_reserved(task_id):
         where = "id" if "id" in task else "[task]"
         raise src.fail(
-            f'task id {task_id!r} is {owner}\'s; give this task its own (id = "{task_id}-custom")',
+            f"task id {task_id!r} is a built-in task's; give this task its own "
+            f'(id = "{task_id}-custom")',
             where,
         )
     spec = replace(

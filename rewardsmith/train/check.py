@@ -90,22 +90,19 @@ def _batches(total: int, n_envs: int) -> list[tuple[int, int]]:
 
 def _state_problem(
     fn: Any,
-    fields: dict[str, np.ndarray],
-    action: np.ndarray,
     params: list[str],
-    n_envs: int,
+    batch: dict[str, np.ndarray],
+    action: np.ndarray,
     first: np.ndarray,
 ) -> str:
     """Why the reward is not a function of its arguments ("" if it is).
 
     The first batch is called again after every other: the same values must give the same
-    rewards (the contract checked both are finite and of one shape).
+    rewards as ``first`` (the contract checked both are finite and of one shape).
     """
-    start, stop = _batches(len(action), n_envs)[0]
-    batch = {name: values[start:stop] for name, values in fields.items()}
     try:
         with np.errstate(all="ignore"):
-            again, _ = call_reward(fn, batch, action[start:stop], params)
+            again, _ = call_reward(fn, batch, action, params)
     except Exception:
         return ""  # a failure here shows in the calls before it
     # A tolerance for threaded reductions that may sum in another order; kept state moves
@@ -115,7 +112,7 @@ def _state_problem(
         return ""
     row = int(np.flatnonzero(~same)[0])
     return (
-        f"compute_reward gave transition {start + row} the reward {float(first[row]):.6g}, "
+        f"compute_reward gave transition {row} the reward {float(first[row]):.6g}, "
         f"and {float(again[row]):.6g} when called again on the same values: it keeps state "
         "between calls (a module-level list or dict it changes). A reward must be a "
         "function of its arguments alone: compute everything from them in each call"
@@ -232,7 +229,8 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
         return report
 
     failures = _Failures()
-    first: np.ndarray | None = None  # the first batch's reward, called again below
+    # The first batch, its actions and its reward: called again below.
+    first: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None
     times: list[float] = []
     rewards: list[np.ndarray] = []
     components: dict[str, list[np.ndarray]] = {}
@@ -265,7 +263,7 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
             else:
                 times.append(time.perf_counter() - began)
                 if start == 0:
-                    first = reward
+                    first = (batch, action[start:stop], reward)
                 rewards.append(reward)
                 names_seen.append(tuple(parts))
                 for name, values in parts.items():
@@ -276,7 +274,7 @@ def run_check(job: dict[str, Any]) -> dict[str, Any]:
 
     problems.extend(failures.messages(calls))
     if first is not None and not failures.batches:
-        changed = _state_problem(fn, fields, action, params, n_envs, first)
+        changed = _state_problem(fn, params, *first)
         if changed:
             problems.append(changed)
     report["calls"] = calls

@@ -140,10 +140,9 @@ def policy_setup(spec: Any) -> dict[str, Any]:
         ``vecnormalize`` (``VecNormalize``'s observation arguments), as the exported
         module's ``TRAINING`` records them.
     """
-    from rewardsmith.envs.mujoco_log import route_mujoco_warnings
+    from rewardsmith.envs.generic import make_env
 
-    route_mujoco_warnings()  # export runs in the user's folder
-    env = gym.make(spec.env_id, **spec.env_kwargs)
+    env = make_env(spec.env_id, spec.env_kwargs)  # routes MuJoCo's warnings: the user's folder
     try:
         seen = policy_env(env)
         space = seen.observation_space
