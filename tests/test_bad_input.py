@@ -100,6 +100,12 @@ def test_an_env_the_offline_designer_has_nothing_for(tmp_path: Path) -> None:
     assert "pass --model" in line and "tags = [...]" in line
 
 
+def test_a_behaviour_no_field_of_the_env_measures(tmp_path: Path) -> None:
+    args = ["synthesize", "--env", "HalfCheetah-v5", "--task", "Walk sideways.", "--out", "runs"]
+    line = _refused(tmp_path, args, "reads axis y, direction +1 in 'Walk sideways.'")
+    assert "moving along y (no field tagged y_velocity)" in line and "pass --model" in line
+
+
 def test_first_success_on_an_env_that_declares_no_success(tmp_path: Path) -> None:
     line = _refused(
         tmp_path,

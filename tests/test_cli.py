@@ -141,7 +141,7 @@ def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
     assert "warning: the offline designer reads no objective in 'Do a backflip.'" in text
     assert "so it designs for CartPole-v1's own: 'Keep the pole balanced" in text
     # A description it reads gets no such line (asked directly: a second run costs 5 s).
-    from rewardsmith.agent.offline import offline_fallback_note
+    from rewardsmith.agent.offline import offline_reading_note
     from rewardsmith.envs.registry import get_task
 
-    assert offline_fallback_note(get_task("CartPole-v1"), "Balance the pole near x = 1.") == ""
+    assert offline_reading_note(get_task("CartPole-v1"), "Balance the pole near x = 1.") == ""

@@ -53,7 +53,7 @@ _TOLERANCE = re.compile(
 )
 _AXIS_Y = re.compile(
     r"(?<![\w.])([+-])\s?y\b|\balong (?:the )?(?:[+-]\s?)?y\b|\by[\s-](?:axis|direction)\b|"
-    r"\bpositive y\b|\bnegative y\b"
+    r"\bpositive y\b|\bnegative y\b|\bsideways\b|\bsidewards?\b|\blaterally\b"
 )
 _TURN = re.compile(r"\b(turn\w*|spin\w*|rotat\w*|pirouett\w*)\b")
 _CLOCKWISE = re.compile(r"(?<!counter[- ])(?<!anti[- ])\bclockwise\b|\bturn\w* right\b")
@@ -236,6 +236,11 @@ def read_intent(text: str) -> Intent:
         if pattern.search(t):
             setattr(intent, name, True)
             intent.read.append(name)
+    # "move the fingertip onto the target": the verb names the goal, not a direction.
+    explicit = bool(backward or forward) or intent.axis == "y"
+    if intent.goal and not explicit and not intent.fast and intent.target_speed is None:
+        intent.direction = None
+        intent.read = [r for r in intent.read if not r.startswith("direction ")]
     return intent
 
 
@@ -245,6 +250,7 @@ def _read_axis_and_turn(t: str, intent: Intent, explicit: bool) -> None:
         intent.axis = "y"
         negative = axis.group(1) == "-" or "negative" in axis.group(0) or "-y" in axis.group(0)
         intent.direction = -1 if negative else 1
+        intent.read = [r for r in intent.read if not r.startswith("direction ")]
         intent.read.append(f"axis y, direction {intent.direction:+d}")
     turn = _affirmed(_TURN, t)
     if turn:
@@ -272,6 +278,7 @@ def _read_position(t: str, intent: Intent) -> None:
             # "at x = 0.5" is a place to be, not a way to move.
             if intent.direction is not None and intent.target_speed is None and not intent.fast:
                 intent.direction = None
+                intent.read = [r for r in intent.read if not r.startswith("direction ")]
             return
     side = _SIDE.search(t)
     if side:

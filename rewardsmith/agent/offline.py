@@ -30,7 +30,7 @@ from rewardsmith.agent.genome_ops import (
 from rewardsmith.agent.genome_source import render_source
 from rewardsmith.agent.intent import Intent, intent_for, read_intent, read_tolerance
 from rewardsmith.agent.task_facts import DESIGN_TAGS, episode_steps, termination_kind
-from rewardsmith.agent.terms import Slot, Term, catalogue, guard_hovering
+from rewardsmith.agent.terms import Slot, Term, catalogue, guard_hovering, requests
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,19 @@ def offline_design_problem(task: TaskSpec, description: str, fitness: FitnessMea
     slots = catalogue(task, intent)
     state = {f.name for f in task.fields if "time" not in f.tags}
     known = set(DESIGN_TAGS)
+    tagged = [f"{f.name} ({', '.join(sorted(f.tags))})" for f in task.fields if f.tags & known]
+    asked = requests(task, intent)
+    if tagged and asked and not any(bound for _, bound in asked):
+        # Shaping terms (upright, an action cost) may still bind, but aim at nothing asked.
+        return (
+            f"the offline designer reads {', '.join(intent.read)} in "
+            f"{description or task.description!r}, but {task.id} has no field for it: "
+            f"{'; '.join(what for what, _ in asked)} (its tagged fields: {', '.join(tagged)}); "
+            "ask for something those measure with --task, pass --model to let an LLM "
+            "designer read the env's source, or declare such a field in a task file"
+        )
     if any(t["field"] in state for slot in slots for t in (slot.term, *slot.alternatives)):
         return ""
-    tagged = [f"{f.name} ({', '.join(sorted(f.tags))})" for f in task.fields if f.tags & known]
     if tagged:
         return (
             f"the offline designer has no term for {description or task.description!r} over "
@@ -73,14 +83,25 @@ def offline_design_problem(task: TaskSpec, description: str, fitness: FitnessMea
     )
 
 
-def offline_fallback_note(task: TaskSpec, description: str) -> str:
-    """Why the offline designer will design for the task's own behaviour, not ``description``.
+def offline_reading_note(task: TaskSpec, description: str) -> str:
+    """What of ``description`` the offline designer will not design for ("" if nothing).
 
-    "" when ``description`` names an objective it reads (or is empty). A description it
-    cannot read ("do a backflip") would otherwise get the task's default reward silently.
+    A description it cannot read ("do a backflip") would otherwise get the task's default
+    reward silently, and one it reads in part ("run forward with arms raised" on Hopper)
+    rewards without the part no field measures.
     """
-    if not description.strip() or read_intent(description).has_objective:
+    if not description.strip():
         return ""
+    intent = read_intent(description)
+    if intent.has_objective:
+        missing = [what for what, bound in requests(task, intent) if not bound]
+        if not missing or len(missing) == len(requests(task, intent)):
+            return ""  # all of it, or none of it (refused by offline_design_problem)
+        return (
+            f"the offline designer's rewards for {description!r} leave out what {task.id} "
+            f"has no field for: {'; '.join(missing)}; pass --model to let an LLM designer "
+            "read the env's source, or declare such a field in a task file"
+        )
     return (
         f"the offline designer reads no objective in {description!r} (it reads a direction, "
         "a speed, a target x, height or angle, upright, still, a goal, a turn, arms up, "

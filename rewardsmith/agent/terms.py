@@ -96,6 +96,43 @@ def catalogue(task: TaskSpec, intent: Intent) -> list[Slot]:
     return slots
 
 
+def requests(task: TaskSpec, intent: Intent) -> list[tuple[str, bool]]:
+    """Each thing ``intent`` asks for, and whether a tagged field of ``task`` can pay for it.
+
+    The slot builders skip a request whose tag the task lacks; this names what they
+    skipped, so that "run along y" on a planar task is not silently designed as "stay
+    upright".
+
+    Returns:
+        ``(phrase, bound)`` per request; an unbound phrase names the tag it needs.
+    """
+    wants: list[tuple[str, tuple[str, ...], bool]] = []
+    if intent.still or intent.direction is not None:
+        what = "staying still" if intent.still else f"moving along {intent.axis}"
+        wants.append((what, ("y_velocity" if intent.axis == "y" else "x_velocity",), True))
+    at_place = intent.target_x is not None or intent.x_side is not None
+    if at_place and intent.direction is None and not intent.still:
+        wants.append(("a place along x", ("x_position",), True))
+    if intent.target_height is not None or intent.high:
+        wants.append(("height", ("height",), True))
+    if intent.upright or intent.target_angle is not None:
+        what = "staying upright" if intent.upright else "an angle"
+        wants.append((what, ("angle", "upright"), True))
+    if intent.goal:
+        wants.append(("reaching a goal", ("goal_distance",), True))
+    if intent.turn is not None:
+        wants.append(("turning", ("yaw_rate",), True))
+    if intent.arms_up:
+        wants.append(("raising the arms", ("hand_height",), False))
+    if intent.land:
+        wants.append(("landing", ("landed",), True))
+    found = []
+    for what, tags, scalar in wants:
+        bound = any(tagged(task, tag, scalar) is not None for tag in tags)
+        found.append((what if bound else f"{what} (no field tagged {' or '.join(tags)})", bound))
+    return found
+
+
 def _motion_slots(task: TaskSpec, intent: Intent) -> list[Slot]:
     vel = tagged(task, "y_velocity" if intent.axis == "y" else "x_velocity")
     if vel is None:

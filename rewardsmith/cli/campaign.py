@@ -70,9 +70,9 @@ def _check_models(spec: CampaignSpec) -> list[str]:
 def _check_offline(spec: CampaignSpec) -> tuple[list[str], list[str]]:
     """Problems and warnings of the cells that use the offline designer.
 
-    Problems: tasks it has nothing for. Warnings: descriptions it reads no objective in.
+    Problems: tasks it has nothing for. Warnings: descriptions it reads none or part of.
     """
-    from rewardsmith.agent.offline import offline_fallback_note
+    from rewardsmith.agent.offline import offline_reading_note
     from rewardsmith.envs.registry import resolve_task
 
     seen = set()
@@ -87,7 +87,7 @@ def _check_offline(spec: CampaignSpec) -> tuple[list[str], list[str]]:
         problem = _offline_problem(config, task, task.get_fitness(config.fitness))
         if problem:
             problems.append(f"task {cell.task.label}: {problem}")
-        note = offline_fallback_note(task, config.task or "")
+        note = offline_reading_note(task, config.task or "")
         if note and f"task {cell.task.label}: {note}" not in warnings:
             warnings.append(f"task {cell.task.label}: {note}")
     return problems, warnings

@@ -442,9 +442,9 @@ def synthesize(
             highlight=False,
         )
     if config.task and _uses_offline(config):
-        from rewardsmith.agent.offline import offline_fallback_note
+        from rewardsmith.agent.offline import offline_reading_note
 
-        note = offline_fallback_note(spec, config.task)
+        note = offline_reading_note(spec, config.task)
         if note:
             console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
     _run_loop(config, store)

@@ -450,6 +450,7 @@ def test_gated_landing_spot_pays_only_on_landing() -> None:
     [
         ("walk along +y", "y", 1, None),
         ("walk along -y quickly", "y", -1, None),
+        ("walk sideways", "y", 1, None),
         ("turn counter-clockwise in place as fast as possible", "x", None, 1),
         ("spin clockwise", "x", None, -1),
     ],
@@ -715,10 +716,44 @@ success_threshold = -20
     where = tagged_file.replace("x_velocity", "x_position").replace("Test", "PosTest")
     task = load_task_text(where, "cliff.toml")
     vague = offline_design_problem(task, "Walk right.", task.fitness[0])
-    assert "no term for 'Walk right.'" in vague and "column (x_position)" in vague
+    assert "reads direction +1 ('walk right') in 'Walk right.'" in vague
+    assert "moving along x (no field tagged x_velocity)" in vague
+    assert "(its tagged fields: column (x_position))" in vague
     with pytest.raises(ValueError, match="not in DESIGN_TAGS"):
         tagged(task, "elbow_angle")
     assert len(set(DESIGN_TAGS)) == len(DESIGN_TAGS)
+
+
+def test_a_request_no_field_measures_is_refused_or_named() -> None:
+    """Shaping terms alone (upright, an action cost) would aim at nothing the user asked."""
+    from rewardsmith.agent.offline import offline_design_problem, offline_reading_note
+    from rewardsmith.agent.terms import requests
+
+    cheetah = get_task("HalfCheetah-v5")
+    for text in ("Run along the y axis.", "Walk sideways."):
+        problem = offline_design_problem(cheetah, text, cheetah.fitness[0])
+        assert f"reads axis y, direction +1 in {text!r}, but HalfCheetah-v5" in problem
+        assert "moving along y (no field tagged y_velocity)" in problem
+        assert "--model" in problem and "torso_angle (angle)" in problem
+    assert offline_design_problem(get_task("Ant-v5"), "Walk sideways.", cheetah.fitness[0]) == ""
+    # In part: the reward is designed, and the part left out is named.
+    hopper = get_task("Hopper-v5")
+    text = "Hop forward with the arms raised."
+    assert offline_design_problem(hopper, text, hopper.fitness[0]) == ""
+    note = offline_reading_note(hopper, text)
+    assert "leave out what Hopper-v5 has no field for: raising the arms (no field" in note
+    assert offline_reading_note(get_task("Humanoid-v5"), "Stand still, arms raised.") == ""
+    # Every built-in task's own description is measured in full by its own fields.
+    for task in all_tasks():
+        if task.family not in ("generic", "custom"):
+            asked = requests(task, read_intent(task.description))
+            assert all(bound for _, bound in asked), (task.id, asked)
+
+
+def test_a_place_to_move_to_is_not_read_as_a_direction() -> None:
+    intent = read_intent("Move to x = 2 and stop there.")
+    assert (intent.direction, intent.target_x) == (None, 2.0)
+    assert intent.read == ["target x 2"]
 
 
 def test_a_balance_task_pays_the_margin_above_its_termination_height() -> None:
