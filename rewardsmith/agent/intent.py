@@ -47,6 +47,8 @@ _POSITION = [
     re.compile(r"(?<![\w.])x(?:[\s_-]*(?:position|coordinate|pos))?" + _LINK + _NUM + r"(?![\w])"),
     re.compile(r"\bposition" + _LINK + _NUM),
 ]
+#: "one metre to the left of the centre": a position by its side.
+_OFFSET = re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:to the\s+)?(left|right)\b")
 #: "within 0.1 m of x = 0.5": a stated tolerance around a position, and that position.
 _TOLERANCE = re.compile(
     r"\bwithin\s+(\d+(?:\.\d+)?)\s*m\b(?:\s+of\s+(?:the\s+)?x(?:\s*=\s*|\s+)(-?\d+(?:\.\d+)?))?"
@@ -168,11 +170,23 @@ class Intent:
         )
 
 
+_NUMBER_WORDS = {
+    "half a": "0.5", "half an": "0.5", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+}  # fmt: skip
+#: "one metre per second", "half a metre", "ninety degrees" stays unread: words before a unit.
+_WORD_BEFORE_UNIT = re.compile(
+    r"\b(half an?|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"(?=\s*(?:m\b|m/s|metres?\b|meters?\b|degrees?\b|rad\b|radians?\b))"
+)
+
+
 def _normalise(text: str) -> str:
     text = text.lower()
     # Unicode minus, en and em dashes, and the typographic apostrophe.
     for dash in ("\u2212", "\u2013", "\u2014"):
         text = text.replace(dash, "-")
+    text = _WORD_BEFORE_UNIT.sub(lambda m: _NUMBER_WORDS[m.group(1)], text)
     return text.replace("\u2019", "'")
 
 
@@ -270,10 +284,11 @@ def _read_position(t: str, intent: Intent) -> None:
         if intent.target_speed is None:
             intent.direction = None
         return
-    for pattern in _POSITION:
+    for pattern in (*_POSITION, _OFFSET):
         match = pattern.search(t)
         if match:
-            intent.target_x = float(match.group(1))
+            sign = -1.0 if pattern is _OFFSET and match.group(2) == "left" else 1.0
+            intent.target_x = sign * float(match.group(1))
             intent.read.append(f"target x {intent.target_x:g}")
             # "at x = 0.5" is a place to be, not a way to move.
             if intent.direction is not None and intent.target_speed is None and not intent.fast:

@@ -111,6 +111,9 @@ def test_direction_comes_from_the_description() -> None:
         ("balance it at x=0.5", 0.5),
         ("hold the cart at x ≈ -0.3", -0.3),
         ("keep the cart x position of 1.25", 1.25),
+        # A distance to one side, in digits or in words.
+        ("hold the cart one metre to the right", 1.0),
+        ("keep the cart 0.5 m to the left of the centre", -0.5),
     ],
 )
 def test_target_position_is_read(text: str, expected: float) -> None:
@@ -121,6 +124,9 @@ def test_target_position_is_read(text: str, expected: float) -> None:
 
 def test_other_intents() -> None:
     assert read_intent("run at 2 m/s").target_speed == 2.0
+    assert read_intent("go forward at half a metre per second").target_speed == 0.5
+    assert read_intent("walk at one metre per second").target_speed == 1.0
+    assert read_intent("walk on one leg").target_speed is None
     assert read_intent("run backwards at 1.5 m/s").direction == -1
     assert read_intent("balance near the right edge").x_side == 1
     assert read_intent("move right").direction == 1
