@@ -87,7 +87,9 @@ _ANGLE = re.compile(
 )
 _UPRIGHT = re.compile(
     r"balanc|upright|vertical|without falling|n't fall|not fall|stay(?:s|ing)? up\b|"
-    r"\bkeep\b.*\bup\b|\bstand\w*|\bswing\w* (?:it )?up\b"
+    r"\bkeep\b.*\bup\b|\bstand\w*|\bswing\w* (?:it )?up\b|"
+    # "keep the hull level": level is upright for a body that walks or flies.
+    r"\b(?:keep\w*|hold\w*|stay\w*|fly\w*)\b(?:\s+\w+){0,3}?\s+level\b"
 )
 _GOAL = re.compile(r"\b(reach\w*|goal|target|flag|destination|get to)\b")
 _SMOOTH = re.compile(

@@ -45,6 +45,8 @@ def test_other_intents() -> None:
     assert held.high and held.direction is None
     assert read_intent("run at high speed").high is False
     assert read_intent("head towards -x").direction == -1
+    assert read_intent("walk forward and keep the hull level").upright
+    assert not read_intent("reach level 2").upright
 
 
 @pytest.mark.parametrize(
