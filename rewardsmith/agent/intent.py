@@ -35,9 +35,15 @@ _FORWARD = re.compile(
 # "must not run off the track", "without moving backwards": the word is not the intent.
 _NEGATED = re.compile(r"\b(?:not|n't|never|without|no|avoid\w*|stop\w*)\s+(?:\w+\s+){0,2}$")
 _FAST = re.compile(r"as fast as|\bfast\b|\bfaster\b|\bquickly\b|\bmax\w* speed\b|\bsprint")
+#: "do not move sideways" forbids one way of moving, not every way.
+_QUALIFIED = (
+    r"(?!\s+(?:later\w*|sideways|sidewards?|backwards?|forwards?|left|right|up|down|to|"
+    r"towards?|along|away|off|much|too|beyond|past|out|outside|over)\b)"
+)
 _STILL = re.compile(
     r"\bstand(?:ing)? still\b|\bstay(?:s|ing)? (?:still|put|in place)\b|\bstationary\b|"
-    r"\bwithout moving\b|\bdo(?:n't| not) move\b|\bhold (?:its |the )?position\b|\bin place\b"
+    r"\bwithout moving\b" + _QUALIFIED + r"|\bdo(?:n't| not) move\b" + _QUALIFIED + "|"
+    r"\bhold (?:its |the )?position\b|\bin place\b"
 )
 _SPEED = [
     re.compile(_NUM + r"\s*(?:m/s|metres? per second|meters? per second|mps)\b"),

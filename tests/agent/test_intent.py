@@ -47,6 +47,11 @@ def test_other_intents() -> None:
     assert read_intent("head towards -x").direction == -1
     assert read_intent("walk forward and keep the hull level").upright
     assert not read_intent("reach level 2").upright
+    # Forbidding one way of moving is not standing still.
+    assert read_intent("do not move").still
+    sideways = read_intent("run forward and do not move laterally")
+    assert not sideways.still and sideways.direction == 1 and sideways.axis == "x"
+    assert read_intent("run forward, never backwards, without moving sideways").direction == 1
 
 
 @pytest.mark.parametrize(
