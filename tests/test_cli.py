@@ -140,6 +140,8 @@ def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
     text = " ".join(result.stdout.split())
     assert "warning: the offline designer reads no objective in 'Do a backflip.'" in text
     assert "so it designs for CartPole-v1's own: 'Keep the pole balanced" in text
+    # What the run costs, said before it starts (whole rollouts: 1000 trains 1,024).
+    assert "at most 1,024 env steps: search 1,024, confirmation 0, final evaluation" in text
     # A description it reads gets no such line (asked directly: a second run costs 5 s).
     from rewardsmith.agent.offline import offline_reading_note
     from rewardsmith.envs.registry import get_task

@@ -115,6 +115,53 @@ def confirm_steps(total: int, finalists_per_iteration: int, config: SynthConfig)
     return top * config.confirm_seeds * total if top >= 2 else 0
 
 
+@dataclass
+class RunCost:
+    """One synthesis run's env steps, by part.
+
+    Args:
+        search: The candidates' trainings (successive halving included).
+        confirm: The confirmation retrainings, at most.
+        final: The best reward on each evaluation seed.
+        baselines: The native and sparse baselines on those seeds, keyed by what decides
+            them (trained once per key, and so shared between a campaign's cells).
+    """
+
+    search: int
+    confirm: int
+    final: int
+    baselines: dict[tuple[str, str, str, int, str], int]
+
+    @property
+    def total(self) -> int:
+        """Every env step of the run, baselines included."""
+        return self.search + self.confirm + self.final + sum(self.baselines.values())
+
+
+def run_cost(config: SynthConfig) -> RunCost | None:
+    """The env steps one run of ``config`` costs; ``None`` when its task cannot be loaded."""
+    found = _task_preset(config)
+    if found is None:
+        return None
+    task, fitness = found
+    preset = task.preset(config.budget_value)
+    rollout = preset.n_envs * int(preset.ppo.get("n_steps", 2048))
+    # PPO collects whole rollouts, so a budget trains to the next multiple of one.
+    total = math.ceil(preset.total_timesteps / rollout) * rollout
+    per_iteration, finalists = search_shape(total, config.n_samples, config, rollout)
+    seeds = derive_seeds(config.seed, config.eval_seeds, FINAL_EVAL_SEED_PATH)
+    modes = ("native", "sparse") if task.native_reward else ("sparse",)
+    baselines = {
+        (task.id, fitness, config.budget, seed, mode): total for mode in modes for seed in seeds
+    }
+    return RunCost(
+        config.iterations * per_iteration,
+        confirm_steps(total, finalists, config),
+        total * len(seeds),
+        baselines,
+    )
+
+
 def estimate(spec: CampaignSpec) -> CampaignEstimate:
     """Estimate every cell of ``spec`` and the shared baselines."""
     cells: list[CellEstimate] = []
@@ -131,28 +178,12 @@ def estimate(spec: CampaignSpec) -> CampaignEstimate:
             )
         else:
             calls = worst = 0
-        found = _task_preset(config)
-        if found is None:
+        cost = run_cost(config)
+        if cost is None:
             cells.append(CellEstimate(cell, 0, 0, calls, worst, estimated=False))
             continue
-        task, fitness = found
-        preset = task.preset(config.budget_value)
-        total = preset.total_timesteps
-        rollout = preset.n_envs * int(preset.ppo.get("n_steps", 2048))
-        per_iteration, finalists = search_shape(total, samples, config, rollout)
-        seeds = derive_seeds(config.seed, config.eval_seeds, FINAL_EVAL_SEED_PATH)
-        modes = ("native", "sparse") if task.native_reward else ("sparse",)
-        for mode in modes:
-            for seed in seeds:
-                baselines[(task.id, fitness, config.budget, seed, mode)] = total
+        baselines.update(cost.baselines)
         cells.append(
-            CellEstimate(
-                cell,
-                config.iterations * per_iteration,
-                total * len(seeds),
-                calls,
-                worst,
-                confirm_steps=confirm_steps(total, finalists, config),
-            )
+            CellEstimate(cell, cost.search, cost.final, calls, worst, confirm_steps=cost.confirm)
         )
     return CampaignEstimate(cells, sum(baselines.values()))

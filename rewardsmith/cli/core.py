@@ -241,6 +241,22 @@ def _print_report(report: dict[str, Any], store: RunStore) -> None:
     console.print(f"report:      {store.best_dir / 'report.json'}")
 
 
+def _print_cost(config: SynthConfig) -> None:
+    """The run's env steps at most, by part, so that a long run is known before it starts."""
+    from rewardsmith.campaign.plan import run_cost
+
+    cost = run_cost(config)
+    if cost is None:
+        return
+    evaluation = cost.final + sum(cost.baselines.values())
+    console.print(
+        f"[dim]at most {cost.total:,} env steps: search {cost.search:,}, confirmation "
+        f"{cost.confirm:,}, final evaluation with baselines {evaluation:,} (a training "
+        "the cache holds is not repeated)[/]",
+        highlight=False,
+    )
+
+
 def _uses_offline(config: SynthConfig) -> bool:
     from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
 
@@ -433,6 +449,7 @@ def synthesize(
         f"{_count(config.n_samples, 'candidate')}, budget {config.budget}, designed by {designer}",
         highlight=False,
     )
+    _print_cost(config)
     console.print(f"fitness: {measure.name}: {measure.meaning}", markup=False, highlight=False)
     if config.task and config.fitness is None and len(spec.fitness) > 1:
         others = ", ".join(m.name for m in spec.fitness[1:])

@@ -37,7 +37,7 @@ def test_plan_prints_the_grid_and_an_estimate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "CartPole-v1__offline__seed0" in proc.stdout
     assert "CartPole-v1__offline__seed1" in proc.stdout
-    assert "estimate: 4,000 env steps" in proc.stdout
+    assert "estimate: 4,096 env steps" in proc.stdout  # whole rollouts of 2,048
     assert "0 LLM calls" in proc.stdout
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
@@ -48,7 +48,7 @@ def test_plan_fits_a_narrow_terminal_without_cutting_ids_or_numbers(tmp_path: Pa
     proc = run_cli(["campaign", "c.toml", "--plan"], cwd=tmp_path, env={"COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     assert "…" not in proc.stdout
-    assert "1,234,567" in proc.stdout  # a number never wraps
+    assert "1,234,944" in proc.stdout  # a number never wraps (whole rollouts of 1,024)
     assert all(len(line) <= 80 for line in proc.stdout.splitlines())
     cells = "".join(
         line.split("│")[1].strip() for line in proc.stdout.splitlines() if line.startswith("│")

@@ -152,6 +152,20 @@ def test_estimate_counts_search_final_evaluation_and_shared_baselines(tmp_path: 
     assert model.llm_calls_max > model.llm_calls
 
 
+def test_a_budget_is_counted_in_whole_rollouts_as_ppo_trains_it() -> None:
+    from rewardsmith.campaign.plan import run_cost
+    from rewardsmith.config import SynthConfig
+
+    config = SynthConfig(env="CartPole-v1", budget="1000", iterations=1, samples=1)
+    config.eval_seeds, config.confirm_seeds = 2, 0
+    cost = run_cost(config)
+    assert cost is not None
+    assert (cost.search, cost.confirm, cost.final) == (1024, 0, 2 * 1024)
+    assert sum(cost.baselines.values()) == 2 * 2 * 1024  # native and sparse, 2 seeds
+    assert cost.total == 1024 * 7
+    assert run_cost(SynthConfig(env="NoSuchEnv-v0")) is None
+
+
 def test_halving_estimate_is_below_the_full_search(tmp_path: Path) -> None:
     full = _parse(tmp_path, defaults={"budget": "smoke", "samples": 8, "search": "full"})
     halving = _parse(tmp_path, defaults={"budget": "smoke", "samples": 8, "search": "halving"})
