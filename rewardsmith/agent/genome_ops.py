@@ -18,7 +18,7 @@ import numpy as np
 from rewardsmith.agent.candidate import CandidateResult
 from rewardsmith.agent.designer import DesignContext
 from rewardsmith.agent.task_facts import termination_kind
-from rewardsmith.agent.terms import Slot, Term, make_term
+from rewardsmith.agent.term import Slot, Term, make_term
 
 FLAT_SPREAD = 0.05  # relative spread below which a component's trace counts as flat
 SMALL_SHARE = 0.05  # share of the total |reward| below which a component does nothing

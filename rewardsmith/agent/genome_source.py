@@ -10,7 +10,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from rewardsmith.agent.terms import Term
+from rewardsmith.agent.term import Term
 from rewardsmith.envs.spec import TaskSpec
 
 

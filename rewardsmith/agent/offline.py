@@ -29,8 +29,10 @@ from rewardsmith.agent.genome_ops import (
 )
 from rewardsmith.agent.genome_source import render_source
 from rewardsmith.agent.intent import Intent, intent_for, read_intent, read_tolerance
+from rewardsmith.agent.landing_terms import guard_hovering
 from rewardsmith.agent.task_facts import DESIGN_TAGS, episode_steps, termination_kind
-from rewardsmith.agent.terms import Slot, Term, catalogue, guard_hovering, requests
+from rewardsmith.agent.term import Slot, Term
+from rewardsmith.agent.terms import catalogue, requests
 from rewardsmith.envs.spec import FitnessMeasure, TaskSpec
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,8 @@ import numpy as np
 
 from rewardsmith.agent.genome_ops import base_genome, crossover, jitter, mutate, random_genome
 from rewardsmith.agent.intent import intent_for
-from rewardsmith.agent.terms import catalogue, make_term
+from rewardsmith.agent.term import make_term
+from rewardsmith.agent.terms import catalogue
 from rewardsmith.envs.registry import get_task
 
 

@@ -242,7 +242,7 @@ def _single_parent(task: TaskSpec, terms: list[dict]) -> RewardCandidate:
 
 
 def _term(name: str, kind: str, field: str | None, weight: float, role: str, **kw: float) -> dict:
-    from rewardsmith.agent.terms import make_term
+    from rewardsmith.agent.term import make_term
 
     return make_term(name, kind, field, weight, role, **kw)
 
@@ -558,8 +558,8 @@ def test_a_discrete_lander_pays_for_fuel_and_only_when_firing() -> None:
     """Every first-generation candidate charges any action but the no-op, a whole episode
     of it :data:`FUEL_SHARE` of a landing; the no-op costs no fuel.
     """
+    from rewardsmith.agent.landing_terms import FUEL_SHARE, TIME_COST_SHARE
     from rewardsmith.agent.task_facts import episode_steps
-    from rewardsmith.agent.terms import FUEL_SHARE, TIME_COST_SHARE
     from rewardsmith.envs.registry import get_task
 
     task = get_task("LunarLander-v3")
