@@ -130,6 +130,19 @@ def test_library_warnings_read_as_the_clis_own_lines_and_name_their_module_with_
     ]
 
 
+def test_an_older_version_of_a_builtin_env_warns_in_the_clis_own_lines(tmp_path: Path) -> None:
+    """gymnasium's DeprecationWarning (colour codes, its source line) becomes one line too."""
+    result = run_cli(["tasks", "--describe", "HalfCheetah-v4"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: The environment HalfCheetah-v4 is out of date. You should consider "
+        "upgrading to version `v5`.",
+        "warning: HalfCheetah-v4 has no adapter: its fields are its observation vector; the "
+        "built-in HalfCheetah-v5 reads the state from the simulator, with its own fitness "
+        "and presets (--env HalfCheetah-v5)",
+    ]
+
+
 def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
     tmp_path: Path,
 ) -> None:

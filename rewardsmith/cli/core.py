@@ -11,10 +11,12 @@ import contextlib
 import io
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -55,6 +57,22 @@ class _WarningLines(logging.Handler):
         err_console.print(f"{label} {escape(record.getMessage())}", highlight=False, soft_wrap=True)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A library's ``warnings.warn`` as one ``warning:`` line (no colour codes, no source)."""
+    text = _ANSI.sub("", str(message)).strip().removeprefix("WARN: ")
+    logging.getLogger("py.warnings").warning("%s", text)
+
+
 def _setup_logging(verbose: bool) -> None:
     root = logging.getLogger()
     ours = [h for h in root.handlers if isinstance(h, _WarningLines)]
@@ -67,6 +85,10 @@ def _setup_logging(verbose: bool) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, handlers=[_WarningLines()])
+    # gymnasium, SB3 and torch warn through ``warnings``: the same one-line form.
+    logging.captureWarnings(verbose)
+    if not verbose:
+        warnings.showwarning = _show_warning
 
 
 def _count(n: int, noun: str) -> str:

@@ -7,11 +7,14 @@ demand for any gymnasium env without an adapter (``envs.generic``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from rewardsmith.envs.spec import TaskSpec
 from rewardsmith.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, TaskSpec] = {}
 # Task-file tasks: id -> (file text, file name), so a worker process can rebuild them.
@@ -78,6 +81,17 @@ YAML_SUFFIXES = (".yaml", ".yml")
 TASK_FILE_SUFFIXES = (".toml", *YAML_SUFFIXES)
 
 
+def _builtin_version(env_id: str) -> str | None:
+    """A built-in task on another version of ``env_id``'s env (HalfCheetah-v5 for -v4)."""
+    name = env_id.rsplit("-v", 1)[0]
+    for task_id, spec in _REGISTRY.items():
+        # The env's own task (HalfCheetah-v5), not a novel behaviour on it.
+        own = task_id == spec.env_id and spec.family != "generic"
+        if own and spec.env_id != env_id and spec.env_id.rsplit("-v", 1)[0] == name:
+            return task_id
+    return None
+
+
 def get_task(task_id: str) -> TaskSpec:
     """The registered task ``task_id``; any other gymnasium id gets a generic task.
 
@@ -101,6 +115,16 @@ def get_task(task_id: str) -> TaskSpec:
         spec = register(generic_task(env_id, task_id=task_id))
         if paths:
             _IMPORT_PATHS[spec.id] = paths
+        builtin = _builtin_version(env_id)
+        if builtin is not None:
+            logger.warning(
+                "%s has no adapter: its fields are its observation vector; the built-in %s "
+                "reads the state from the simulator, with its own fitness and presets "
+                "(--env %s)",
+                task_id,
+                builtin,
+                builtin,
+            )
         return spec
     if task_id.lower().endswith(TASK_FILE_SUFFIXES):
         raise UserError(
