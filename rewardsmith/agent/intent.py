@@ -43,7 +43,7 @@ _QUALIFIED = (
 _STILL = re.compile(
     r"\bstand(?:ing)? still\b|\bstay(?:s|ing)? (?:still|put|in place)\b|\bstationary\b|"
     r"\bwithout moving\b" + _QUALIFIED + r"|\bdo(?:n't| not) move\b" + _QUALIFIED + "|"
-    r"\bhold (?:its |the )?position\b|\bin place\b"
+    r"\bhold (?:its |the )?position\b|\bin place\b|\bon the spot\b"
 )
 _SPEED = [
     re.compile(_NUM + r"\s*(?:m/s|metres? per second|meters? per second|mps)\b"),
@@ -52,6 +52,10 @@ _SPEED = [
 _POSITION = [
     re.compile(r"(?<![\w.])x(?:[\s_-]*(?:position|coordinate|pos))?" + _LINK + _NUM + r"(?![\w])"),
     re.compile(r"\bposition" + _LINK + _NUM),
+    # "balance with the cart at 0.5": a cart's place is its x.
+    re.compile(
+        r"\bcart\b(?:\s+\w+){0,3}?\s+(?:at|near|around|to)\s+" + _NUM + r"(?!\s*(?:m/s|deg|°|rad))"
+    ),
 ]
 #: "one metre to the left of the centre": a position by its side.
 _OFFSET = re.compile(_NUM + r"\s*(?:m|metres?|meters?)\s+(?:to the\s+)?(left|right)\b")
@@ -291,6 +295,7 @@ def _read_position(t: str, intent: Intent) -> None:
         intent.read.append(f"x side {intent.x_side:+d} (as far as allowed)")
         if intent.target_speed is None:
             intent.direction = None
+            intent.read = [r for r in intent.read if not r.startswith("direction ")]
         return
     for pattern in (*_POSITION, _OFFSET):
         match = pattern.search(t)

@@ -17,6 +17,7 @@ from rewardsmith.agent.intent import read_intent
         # A distance to one side, in digits or in words.
         ("hold the cart one metre to the right", 1.0),
         ("keep the cart 0.5 m to the left of the centre", -0.5),
+        ("balance with the cart at 0.5", 0.5),
     ],
 )
 def test_target_position_is_read(text: str, expected: float) -> None:
@@ -122,3 +123,10 @@ def test_a_verb_that_names_a_goal_is_not_a_direction() -> None:
     assert reach.goal and reach.direction is None and reach.read == ["goal"]
     assert read_intent("Run forward to the goal.").direction == 1
     assert read_intent("Walk sideways to the target.").direction == 1  # the y axis, said
+
+
+def test_what_is_read_says_only_what_the_intent_holds() -> None:
+    """A direction word that a side or a place overrides is not listed as read."""
+    far = read_intent("Touch down as far to the left as possible.")
+    assert far.direction is None and far.read == ["x side -1 (as far as allowed)", "land"]
+    assert read_intent("Rotate on the spot.").read == ["stay still", "turn +1"]
