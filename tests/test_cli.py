@@ -155,6 +155,11 @@ def test_a_description_the_offline_designer_cannot_read_is_said_before_the_run(
     assert "so it designs for CartPole-v1's own: 'Keep the pole balanced" in text
     # What the run costs, said before it starts (whole rollouts: 1000 trains 1,024).
     assert "at most 1,024 env steps: search 1,024, confirmation 0, final evaluation" in text
+    # The run keeps the note: `show` says it again, above the results.
+    (run,) = (tmp_path / "runs").glob("*CartPole*")
+    shown = run_cli(["show", str(run)], cwd=tmp_path, env={"COLUMNS": "300"})
+    assert shown.returncode == 0, shown.stderr
+    assert "the offline designer reads no objective in 'Do a backflip.'" in shown.stdout
     # A description it reads gets no such line (asked directly: a second run costs 5 s).
     from rewardsmith.agent.offline import offline_reading_note
     from rewardsmith.envs.registry import get_task

@@ -112,6 +112,24 @@ def offline_reading_note(task: TaskSpec, description: str) -> str:
     )
 
 
+#: The key of ``run.json`` that keeps what the designer was told it could not do.
+DESIGN_NOTES_KEY = "design_notes"
+
+
+def design_notes(model: str | None, task: TaskSpec, description: str | None) -> list[str]:
+    """What a run says about how the offline designer reads ``description``.
+
+    Printed before the run starts and kept in ``run.json`` for ``show`` and the report;
+    nothing for a model designer.
+    """
+    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
+
+    if (model or "").strip().lower() not in OFFLINE_MODEL_NAMES or not description:
+        return []
+    note = offline_reading_note(task, description)
+    return [note] if note else []
+
+
 class OfflineDesigner:
     """Evolves reward genomes; deterministic given the seed, the iteration and the history.
 

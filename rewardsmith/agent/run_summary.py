@@ -10,6 +10,20 @@ from rewardsmith.agent.reflection import hacking_alert
 from rewardsmith.store import DamagedFile, RunStore, json_object, read_record
 
 
+def run_notes(run: dict[str, Any]) -> list[str]:
+    """What a run's ``show`` and report say above its results.
+
+    What the offline designer left out of the description, and the state fields that read
+    differently when the run resumed.
+    """
+    from rewardsmith.agent.offline import DESIGN_NOTES_KEY
+    from rewardsmith.agent.transitions import field_change_notes
+
+    notes = run.get(DESIGN_NOTES_KEY)
+    kept = [str(n) for n in notes] if isinstance(notes, list) else []
+    return [*kept, *field_change_notes(run)]
+
+
 def _clip(text: str, limit: int = 160) -> str:
     """``text`` cut to about ``limit`` characters at a word boundary, marked with "..."."""
     if len(text) <= limit:

@@ -243,9 +243,11 @@ class CampaignRunner:
             store = RunStore.open(root)
             store.sweep_temp()
             return store
+        from rewardsmith.agent.offline import DESIGN_NOTES_KEY, design_notes
         from rewardsmith.envs.registry import resolve_task
 
         task = resolve_task(cell.config.env, cell.config.task_file)
+        notes = design_notes(cell.config.model, task, cell.config.task)
         store = RunStore.create(self.spec.folder, cell.id)
         store.write_run(
             {
@@ -255,6 +257,7 @@ class CampaignRunner:
                 "versions": _versions(),
                 "status": "created",
                 "campaign": {"name": self.spec.name, "cell": cell.id},
+                **({DESIGN_NOTES_KEY: notes} if notes else {}),
             }
         )
         return store

@@ -454,6 +454,9 @@ def synthesize(
         copy = task_file_copy(store.root, config.task_file)
         write_atomic(copy, Path(config.task_file).read_text())
         run[RUN_IMPORT_PATHS] = task_job_fields(spec).get(IMPORT_PATHS_KEY, [])
+    from rewardsmith.agent.offline import DESIGN_NOTES_KEY, design_notes
+
+    notes = design_notes(config.model, spec, config.task)
     store.write_run(
         {
             **run,
@@ -462,6 +465,7 @@ def synthesize(
             "description": config.task or spec.description,
             "versions": _versions(__version__),
             "status": "created",
+            **({DESIGN_NOTES_KEY: notes} if notes else {}),
         }
     )
     designer = f"model {config.model}" if config.model else "the offline designer (no --model)"
@@ -480,12 +484,8 @@ def synthesize(
             f"behaviour, pass --fitness (this task also has: {others})[/]",
             highlight=False,
         )
-    if config.task and _uses_offline(config):
-        from rewardsmith.agent.offline import offline_reading_note
-
-        note = offline_reading_note(spec, config.task)
-        if note:
-            console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
+    for note in notes:
+        console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
     _run_loop(config, store)
 
 

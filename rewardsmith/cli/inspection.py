@@ -182,8 +182,7 @@ def tasks(
 @app.command()
 def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
     """What happened in a run, iteration by iteration."""
-    from rewardsmith.agent.run_summary import summarize_run
-    from rewardsmith.agent.transitions import field_change_notes
+    from rewardsmith.agent.run_summary import run_notes, summarize_run
     from rewardsmith.store import RunStore
 
     try:
@@ -197,7 +196,7 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
         f"({meta.get('status')}): {escape(str(meta.get('description')))}",
         highlight=False,
     )
-    for note in field_change_notes(meta):
+    for note in run_notes(meta):
         console.print(f"[bold yellow]{escape(note)}[/]", highlight=False)
     for it in summary["iterations"]:
         table = Table(title=f"iteration {it['index'] + 1}", title_justify="left")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.agent.final_eval import hns_text
-from rewardsmith.agent.transitions import field_change_notes
+from rewardsmith.agent.run_summary import run_notes
 from rewardsmith.report import plots
 from rewardsmith.report.data import CandidateData, RunData, load_run
 from rewardsmith.report.html import data_uri, fmt, highlight_python, media_src, pct, render
@@ -121,7 +121,7 @@ def _markdown(
         "",
         str(data.run.get("description", "")),
         "",
-        *(f"> **Note:** {note}\n" for note in field_change_notes(data.run)),
+        *(f"> **Note:** {note}\n" for note in run_notes(data.run)),
         "## Result",
         "",
     ]
@@ -207,7 +207,7 @@ def write_run_report(root: Path) -> tuple[Path, Path]:
         summary=summary,
         hns=hns_text(report),
         alert=(report.get("search") or {}).get("hacking_alert"),
-        field_notes=field_change_notes(data.run),
+        field_notes=run_notes(data.run),
         confirmation=report.get("confirmation"),
         confirmation_text=_confirmation_text(report.get("confirmation") or {}),
         confirmation_rows=_confirmation_rows(report.get("confirmation") or {}),
