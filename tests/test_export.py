@@ -76,8 +76,11 @@ for _ in range(20):
     if terminated or truncated:
         break
 heavy = [n for n in ("rewardsmith", "stable_baselines3", "torch") if n in sys.modules]
+star = {}
+exec("from my_reward import *", star)
 print(json.dumps({"total": total, "components": sorted(info["reward_components"]),
-                  "heavy": heavy, "doc": m.__doc__, "fitness": m.FITNESS}))
+                  "heavy": heavy, "doc": m.__doc__, "fitness": m.FITNESS,
+                  "star": sorted(k for k in star if k != "__builtins__")}))
 """
     seen = _outside(code, exported.parent, "rewardsmith,stable_baselines3,torch")
     assert seen["heavy"] == []
@@ -86,6 +89,9 @@ print(json.dumps({"total": total, "components": sorted(info["reward_components"]
     # Its usage imports it by the name it was written under, so it can be pasted.
     assert "from my_reward import ENV_ID, ENV_KWARGS, SynthesizedReward" in seen["doc"]
     assert seen["fitness"]["measure"] == "balance_steps"
+    # A star import gives the documented names, not the field extractor's helpers.
+    assert "SynthesizedReward" in seen["star"] and "compute_reward" in seen["star"]
+    assert not {"gather", "fl", "np", "gym"} & set(seen["star"])
 
 
 @pytest.mark.slow

@@ -271,6 +271,7 @@ def render_module(run_dir: Path, module: str = "this_module") -> tuple[str, Expo
         "from __future__ import annotations\n",
         "\n".join([*stdlib, "from typing import Any"])
         + "\n\nimport gymnasium as gym\nimport numpy as np\n",
+        _public_names(bool(_registration(spec.env_id))),
         f"ENV_ID = {spec.env_id!r}",
         *_registration(spec.env_id),
         f"ENV_KWARGS = {dict(spec.env_kwargs)!r}",
@@ -295,6 +296,16 @@ def render_module(run_dir: Path, module: str = "this_module") -> tuple[str, Expo
         str(report.get("fitness")),
     )
     return source, info
+
+
+def _public_names(registers: bool) -> str:
+    """``__all__``: what ``from my_reward import *`` gives, not the extractor's helpers."""
+    names = [
+        "ENV_ID", *(["ENV_ENTRY_POINT"] if registers else []), "ENV_KWARGS", "FITNESS",
+        "TRAINING", "REWARD_PARAMETERS", "FIELD_NAMES", "compute_reward", "extract_fields",
+        "reward_batch", "SynthesizedReward", "wrap_vec_env", "make_sb3_vec_env",
+    ]  # fmt: skip
+    return f"__all__ = {pprint.pformat(names, compact=True, width=88)}"
 
 
 def _policy_view_source() -> str:
