@@ -305,7 +305,7 @@ def _public_names(registers: bool) -> str:
         "TRAINING", "REWARD_PARAMETERS", "FIELD_NAMES", "compute_reward", "extract_fields",
         "reward_batch", "SynthesizedReward", "wrap_vec_env", "make_sb3_vec_env",
     ]  # fmt: skip
-    return f"__all__ = {pprint.pformat(names, compact=True, width=88)}"
+    return "__all__ = [\n" + "".join(f"    {name!r},\n" for name in names) + "]"
 
 
 def _policy_view_source() -> str:
