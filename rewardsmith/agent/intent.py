@@ -90,6 +90,18 @@ _HIGH_GOAL = re.compile(
 _HIGH_MANNER = re.compile(
     r"\b(?:keep\w*|hold\w*|stay\w*|torso|body|head|hips?)\b(?:\s+\w+){0,3}?\s+high\b"
 )
+#: Words that change what is asked but that no rule reads, and how to say them instead.
+_UNREAD = (
+    (re.compile(r"\bslow(?:ly|er)?\b"), "'slowly' (say a speed: 'at 0.5 m/s')"),
+    (
+        re.compile(r"\blow(?:er|ered)?\b|\bcrouch\w*"),
+        "'low' (say a height: 'at a height of 0.3 m')",
+    ),
+    (
+        re.compile(r"\bgraceful\w*|\belegan\w*|\bnatural\w*|\bhuman-?like\b|\bstyl\w*"),
+        "a style (no field measures it; --feedback human ranks videos of it)",
+    ),
+)
 _ANGLE = re.compile(
     r"\b(?:angle|tilt\w*|lean\w*)" + _LINK + _NUM + r"\s*(deg\w*|°|rad\w*)?"
     # "hold the pendulum horizontal at 90 degrees": an angle by its unit alone.
@@ -138,6 +150,8 @@ class Intent:
             counts, in metres, when the words say ("within 0.1 m of x = 0.5", "success
             is within 0.02 m").
         read: What was read, one phrase each (for the prompt record).
+        unread: Words it has no rule for that change what is asked ("slowly", "low"),
+            each with how to say it instead.
     """
 
     direction: int | None = None
@@ -159,6 +173,7 @@ class Intent:
     land: bool = False
     tolerance: float | None = None
     read: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
 
     @property
     def has_objective(self) -> bool:
@@ -262,6 +277,7 @@ def read_intent(text: str) -> Intent:
         if pattern.search(t):
             setattr(intent, name, True)
             intent.read.append(name)
+    intent.unread = [say for pattern, say in _UNREAD if _affirmed(pattern, t)]
     # "move the fingertip onto the target": the verb names the goal, not a direction.
     explicit = bool(backward or forward) or intent.axis == "y"
     if intent.goal and not explicit and not intent.fast and intent.target_speed is None:

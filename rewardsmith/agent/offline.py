@@ -96,13 +96,21 @@ def offline_reading_note(task: TaskSpec, description: str) -> str:
         return ""
     intent = read_intent(description)
     if intent.has_objective:
-        missing = [what for what, bound in requests(task, intent) if not bound]
-        if not missing or len(missing) == len(requests(task, intent)):
-            return ""  # all of it, or none of it (refused by offline_design_problem)
+        asked = requests(task, intent)
+        missing = [what for what, bound in asked if not bound]
+        if len(missing) == len(asked) and asked:
+            return ""  # none of it: refused by offline_design_problem
+        parts = []
+        if missing:
+            parts.append(f"leave out what {task.id} has no field for: {'; '.join(missing)}")
+        if intent.unread:
+            parts.append(f"ignore {'; '.join(intent.unread)}")
+        if not parts:
+            return ""
+        declare = ", or declare such a field in a task file" if missing else ""
         return (
-            f"the offline designer's rewards for {description!r} leave out what {task.id} "
-            f"has no field for: {'; '.join(missing)}; pass --model to let an LLM designer "
-            "read the env's source, or declare such a field in a task file"
+            f"the offline designer's rewards for {description!r} {', and '.join(parts)}; "
+            f"pass --model to let an LLM designer read it{declare}"
         )
     return (
         f"the offline designer reads no objective in {description!r} (it reads a direction, "

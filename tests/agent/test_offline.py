@@ -652,11 +652,18 @@ def test_a_request_no_field_measures_is_refused_or_named() -> None:
     note = offline_reading_note(hopper, text)
     assert "leave out what Hopper-v5 has no field for: raising the arms (no field" in note
     assert offline_reading_note(get_task("Humanoid-v5"), "Stand still, arms raised.") == ""
+    # Words it has no rule for are named with how to say them instead.
+    slow = offline_reading_note(get_task("Walker2d-v5"), "Walk backwards slowly.")
+    assert "ignore 'slowly' (say a speed: 'at 0.5 m/s')" in slow
+    low = offline_reading_note(cheetah, "Run forward, torso low and graceful.")
+    assert "ignore 'low' (say a height" in low and "a style (no field measures it" in low
     # Every built-in task's own description is measured in full by its own fields.
     for task in all_tasks():
         if task.family not in ("generic", "custom"):
-            asked = requests(task, read_intent(task.description))
+            intent = read_intent(task.description)
+            asked = requests(task, intent)
             assert all(bound for _, bound in asked), (task.id, asked)
+            assert intent.unread == [], task.id
 
 
 def test_a_balance_task_pays_the_margin_above_its_termination_height() -> None:
