@@ -175,6 +175,15 @@ class Intent:
     read: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
 
+    def drop_direction_read(self) -> None:
+        """Forget what was read as a direction (a later rule replaced it)."""
+        self.read = [r for r in self.read if not r.startswith("direction ")]
+
+    def drop_direction(self) -> None:
+        """No direction after all ("move to x = 2" is a place, not a way to move)."""
+        self.direction = None
+        self.drop_direction_read()
+
     @property
     def has_objective(self) -> bool:
         """Whether the text names something to achieve (not only a manner)."""
@@ -281,8 +290,7 @@ def read_intent(text: str) -> Intent:
     # "move the fingertip onto the target": the verb names the goal, not a direction.
     explicit = bool(backward or forward) or intent.axis == "y"
     if intent.goal and not explicit and not intent.fast and intent.target_speed is None:
-        intent.direction = None
-        intent.read = [r for r in intent.read if not r.startswith("direction ")]
+        intent.drop_direction()
     return intent
 
 
@@ -292,7 +300,7 @@ def _read_axis_and_turn(t: str, intent: Intent, explicit: bool) -> None:
         intent.axis = "y"
         negative = axis.group(1) == "-" or "negative" in axis.group(0) or "-y" in axis.group(0)
         intent.direction = -1 if negative else 1
-        intent.read = [r for r in intent.read if not r.startswith("direction ")]
+        intent.drop_direction_read()
         intent.read.append(f"axis y, direction {intent.direction:+d}")
     turn = _affirmed(_TURN, t)
     if turn:
@@ -310,8 +318,7 @@ def _read_position(t: str, intent: Intent) -> None:
         intent.x_side = 1 if (far.group(1) or far.group(2)) == "right" else -1
         intent.read.append(f"x side {intent.x_side:+d} (as far as allowed)")
         if intent.target_speed is None:
-            intent.direction = None
-            intent.read = [r for r in intent.read if not r.startswith("direction ")]
+            intent.drop_direction()
         return
     for pattern in (*_POSITION, _OFFSET):
         match = pattern.search(t)
@@ -321,8 +328,7 @@ def _read_position(t: str, intent: Intent) -> None:
             intent.read.append(f"target x {intent.target_x:g}")
             # "at x = 0.5" is a place to be, not a way to move.
             if intent.direction is not None and intent.target_speed is None and not intent.fast:
-                intent.direction = None
-                intent.read = [r for r in intent.read if not r.startswith("direction ")]
+                intent.drop_direction()
             return
     side = _SIDE.search(t)
     if side:
@@ -369,8 +375,7 @@ def _read_height(t: str, intent: Intent, explicit: bool) -> None:
             return
     # "hop as high as possible", "hop at a height of 1.3 m": the verb names no direction.
     if not explicit and not intent.fast and intent.target_speed is None and intent.direction:
-        intent.direction = None
-        intent.read = [r for r in intent.read if not r.startswith("direction ")]
+        intent.drop_direction()
 
 
 def intent_for(description: str, fallback: str) -> Intent:
