@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 OFFLINE_MODEL_NAMES = {"", "offline", "none"}
 
 
+def uses_offline_designer(model: str | None) -> bool:
+    """Whether ``model`` names no LLM, so the offline designer writes the rewards."""
+    return model is None or model.strip().lower() in OFFLINE_MODEL_NAMES
+
+
 @dataclass
 class DesignContext:
     """What a designer knows about the run.
@@ -294,7 +299,7 @@ def make_designer(
         max_retries: Retries of a failed model request.
         backoff_base: First retry delay in seconds.
     """
-    if model is None or model.strip().lower() in OFFLINE_MODEL_NAMES:
+    if uses_offline_designer(model):
         from rewardsmith.agent.offline import OfflineDesigner
 
         return OfflineDesigner()

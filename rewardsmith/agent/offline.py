@@ -130,9 +130,9 @@ def design_notes(model: str | None, task: TaskSpec, description: str | None) -> 
     Printed before the run starts and kept in ``run.json`` for ``show`` and the report;
     nothing for a model designer.
     """
-    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
+    from rewardsmith.agent.designer import uses_offline_designer
 
-    if (model or "").strip().lower() not in OFFLINE_MODEL_NAMES or not description:
+    if not uses_offline_designer(model) or not description:
         return []
     note = offline_reading_note(task, description)
     return [note] if note else []

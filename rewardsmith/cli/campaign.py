@@ -19,7 +19,6 @@ from rewardsmith.cli.core import (
     _fmt,
     _offline_problem,
     _setup_logging,
-    _uses_offline,
     app,
     console,
     err_console,
@@ -72,7 +71,8 @@ def _check_offline(spec: CampaignSpec) -> tuple[list[str], list[str]]:
 
     Problems: tasks it has nothing for. Warnings: descriptions it reads none or part of.
     """
-    from rewardsmith.agent.offline import offline_reading_note
+    from rewardsmith.agent.designer import uses_offline_designer
+    from rewardsmith.agent.offline import design_notes
     from rewardsmith.envs.registry import resolve_task
 
     seen = set()
@@ -80,16 +80,16 @@ def _check_offline(spec: CampaignSpec) -> tuple[list[str], list[str]]:
     for cell in spec.cells:
         config = cell.config
         key = (config.env, config.task_file, config.task, config.fitness, config.model)
-        if key in seen or not _uses_offline(config):
+        if key in seen or not uses_offline_designer(config.model):
             continue
         seen.add(key)
         task = resolve_task(config.env, config.task_file)
         problem = _offline_problem(config, task, task.get_fitness(config.fitness))
         if problem:
             problems.append(f"task {cell.task.label}: {problem}")
-        note = offline_reading_note(task, config.task or "")
-        if note and f"task {cell.task.label}: {note}" not in warnings:
-            warnings.append(f"task {cell.task.label}: {note}")
+        for note in design_notes(config.model, task, config.task):
+            if f"task {cell.task.label}: {note}" not in warnings:
+                warnings.append(f"task {cell.task.label}: {note}")
     return problems, warnings
 
 

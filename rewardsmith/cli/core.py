@@ -279,20 +279,15 @@ def _print_cost(config: SynthConfig) -> None:
     )
 
 
-def _uses_offline(config: SynthConfig) -> bool:
-    from rewardsmith.agent.designer import OFFLINE_MODEL_NAMES
-
-    return not config.model or config.model.strip().lower() in OFFLINE_MODEL_NAMES
-
-
 def _offline_problem(config: SynthConfig, spec: Any, measure: Any) -> str:
     """Why the offline designer, if ``config`` uses it, has nothing for ``spec`` ("" if not).
 
     Asked before a run folder exists, so such a run is refused rather than left failed.
     """
+    from rewardsmith.agent.designer import uses_offline_designer
     from rewardsmith.agent.offline import offline_design_problem
 
-    if not _uses_offline(config):
+    if not uses_offline_designer(config.model):
         return ""
     return offline_design_problem(spec, config.task or "", measure)
 
