@@ -50,6 +50,8 @@ def test_loop_survives_static_dynamic_and_runtime_hostile_candidates(tmp_path: P
                 "2000",
                 "--eval-seeds",
                 "0",
+                "--confirm-seeds",
+                "0",
                 "--out",
                 "runs",
             ],

@@ -81,6 +81,8 @@ def test_llm_path_rejected_verdicts_reach_the_next_prompt(tmp_path: Path) -> Non
                 "3000",
                 "--eval-seeds",
                 "0",
+                "--confirm-seeds",
+                "0",
                 "--out",
                 "runs",
             ],
@@ -146,6 +148,8 @@ def test_llm_critic_review_rejects_before_training(tmp_path: Path) -> None:
                 "2000",
                 "--eval-seeds",
                 "0",
+                "--confirm-seeds",
+                "0",
                 "--out",
                 "runs",
             ],
@@ -184,7 +188,8 @@ def test_llm_path_on_an_env_without_an_adapter_whose_observation_is_a_tuple(
         result = run_cli(
             ["synthesize", "--env", "Blackjack-v1", "--task", "get close to 21",
              "--model", "openai/my-model", "--api-base", server.url, "--iterations", "1",
-             "--samples", "2", "--budget", "4096", "--eval-seeds", "0", "--out", "runs"],
+             "--samples", "2", "--budget", "4096", "--eval-seeds", "0", "--confirm-seeds", "0",
+             "--out", "runs"],
             cwd=tmp_path,
             env={"OPENAI_API_KEY": "sk-test-dummy"},
         )  # fmt: skip

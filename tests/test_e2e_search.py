@@ -76,6 +76,8 @@ def _synthesize(tmp_path: Path, url: str) -> tuple[str, Path]:
             str(BUDGET),
             "--eval-seeds",
             "0",
+            "--confirm-seeds",
+            "0",
             "--executor",
             "ray",
             "--workers",

@@ -68,6 +68,7 @@ def test_the_slider_example_is_learned_where_its_own_reward_fails(tmp_path: Path
     """What examples/README.md promises: the block stops at the goal."""
     args = ["synthesize", "--task-file", str(SLIDER), "--budget", "quick", "--iterations", "1"]
     args += ["--samples", "2", "--eval-seeds", "1", "--seed", "0", "--out", "runs"]
+    args += ["--confirm-seeds", "0"]  # four more trainings at the full budget, not asked about
     result = run_cli(args, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((only_run(tmp_path / "runs") / "best" / "report.json").read_text())

@@ -74,6 +74,8 @@ def _llm_args(url: str, *extra: str) -> list[str]:
         "2000",
         "--eval-seeds",
         "0",
+        "--confirm-seeds",
+        "0",
         "--iterations",
         "1",
         "--workers",
@@ -370,7 +372,7 @@ class _WorkerKiller(threading.Thread):
 def test_killed_workers_are_retried_once_then_marked_failed(tmp_path: Path) -> None:
     # --search full: every candidate trains whole, so the kills land where the test expects.
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "4000", "--eval-seeds", "0"]
-    args += ["--search", "full"]
+    args += ["--search", "full", "--confirm-seeds", "0"]
     args += ["--samples", "2", "--iterations", "1", "--workers", "1", "--out", "runs"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "rewardsmith.cli", *args],
@@ -439,7 +441,7 @@ def test_sigkill_during_design_resumes_without_asking_again(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_sigkill_during_training_and_final_evaluation_resumes_exactly(tmp_path: Path) -> None:
     args = ["synthesize", "--env", "CartPole-v1", "--budget", "2000", "--eval-seeds", "1"]
-    args += ["--search", "full"]
+    args += ["--search", "full", "--confirm-seeds", "0"]
     args += ["--samples", "2", "--iterations", "1", "--workers", "1", "--out", "runs"]
     proc = spawn_cli(args, tmp_path)
     runs = tmp_path / "runs"

@@ -86,7 +86,7 @@ def _synthesize_on(address: str, temp: Path, tmp_path: Path) -> None:
             "--env",
             "CartPole-v1",
             "--budget",
-            "smoke",
+            "4096",  # where it trains is the question, not what it learns
             "--iterations",
             "1",
             "--samples",

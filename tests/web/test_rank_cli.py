@@ -79,6 +79,7 @@ def _rank(url: str, **extra: object) -> dict:
 def test_interrupted_wait_resumes_and_rank_gives_the_ranking(tmp_path: Path) -> None:
     args = ["synthesize", "--env", "InvertedPendulum-v5", "--iterations", "1", "--samples", "2"]
     args += ["--budget", "1000", "--search", "full", "--no-cache", "--executor", "local"]
+    args += ["--confirm-seeds", "0"]
     args += ["--eval-seeds", "0", "--feedback", "human", "--out", str(tmp_path / "runs")]
     first = _Cli(args, tmp_path)
     url = first.url()
@@ -123,6 +124,7 @@ def test_interrupted_wait_resumes_and_rank_gives_the_ranking(tmp_path: Path) -> 
 def test_rank_records_missing_videos_of_a_run_with_automatic_feedback(tmp_path: Path) -> None:
     args = ["synthesize", "--env", "CartPole-v1", "--iterations", "1", "--samples", "2"]
     args += ["--budget", "1000", "--search", "full", "--no-cache", "--executor", "local"]
+    args += ["--confirm-seeds", "0"]
     args += ["--eval-seeds", "0", "--out", str(tmp_path / "runs")]
     made = run_cli(args, tmp_path, timeout=300)
     assert made.returncode == 0, made.stdout + made.stderr
