@@ -332,9 +332,8 @@ def _training_workers(cli_pid: int) -> dict[int, str]:
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if b"rewardsmith.train.worker" not in cmdline:
-                continue
+            # A worker forked by the fork server keeps the server's command line: what
+            # marks a worker is the job in its working folder.
             job = json.loads((entry / "cwd" / "job.json").read_text())
         except (OSError, ValueError):
             continue

@@ -7,6 +7,7 @@ and which sandbox protections and backends this machine has.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,6 +256,14 @@ def doctor() -> None:
     )
     table.add_row("rendering (MUJOCO_GL)", os.environ.get("MUJOCO_GL", "egl (default)"))
     table.add_row("torch threads per training", "1")
+    table.add_row(
+        "worker start",
+        state(
+            sys.platform.startswith("linux"),
+            yes="forked from a server that imported torch once",
+            no="a fresh interpreter per job",
+        ),
+    )
     table.add_row("parallel trainings (default)", str(os.cpu_count()))
     try:
         from importlib.metadata import version

@@ -1,7 +1,8 @@
 """OS limits for sandboxed processes: rlimits, a private network namespace, and detection.
 
-The parent builds the limits and probes what the OS offers; a tiny launcher process
-(see :func:`launch_command`) applies them and then becomes the sandboxed command.
+The parent builds the limits and probes what the OS offers; the sandboxed process applies
+them to itself (:mod:`rewardsmith.sandbox.enter`), either in a tiny launcher that then
+becomes the sandboxed command (:func:`launch_command`) or in a child of the fork server.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import resource
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
-from rewardsmith.sandbox import seccomp
+from rewardsmith.sandbox import enter, seccomp
 
 logger = logging.getLogger(__name__)
 
@@ -74,84 +76,8 @@ class Limits:
         )
 
 
-#: First line the launcher writes to stderr when it could not enter the namespaces.
+#: First line a sandboxed process writes to stderr when it could not enter the namespaces.
 NO_NAMESPACE_MARKER = "rewardsmith sandbox: no network namespace"
-
-# The launcher runs as `python -I -S -c _LAUNCHER spec argv...`: it sets the rlimits and
-# enters the namespaces, then execs the real command in the same process. A separate
-# single-threaded process is used rather than subprocess's preexec_fn, which can deadlock
-# when the parent has threads (the job executor runs several jobs from a thread pool).
-_LAUNCHER = (
-    """
-import ctypes, json, os, resource, sys
-spec = json.loads(sys.argv[1])
-# Die with the parent (PR_SET_PDEATHSIG = 1): a killed CLI must not leave trainings running.
-parent = int(spec["parent"])
-ctypes.CDLL(None).prctl(1, 9)
-if os.getppid() != parent:
-    sys.exit(137)
-for which, soft, hard in spec["rlimits"]:
-    _, cap = resource.getrlimit(which)
-    if cap != resource.RLIM_INFINITY:
-        soft, hard = min(soft, cap), min(hard, cap)
-    resource.setrlimit(which, (soft, hard))
-flags = spec["unshare"]
-if flags:
-    uid, gid = os.geteuid(), os.getegid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(ctypes.c_int(flags)) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-        if flags & spec["newuser"]:
-            for path, text in (
-                ("/proc/self/setgroups", "deny"),
-                ("/proc/self/uid_map", f"{uid} {uid} 1"),
-                ("/proc/self/gid_map", f"{gid} {gid} 1"),
-            ):
-                with open(path, "w") as fh:
-                    fh.write(text)
-    except OSError as exc:
-        sys.stderr.write(f"{spec['marker']} ({exc})\\n")
-        sys.stderr.flush()
-# Landlock: from here on (and across exec) files may only be created, written, renamed or
-# removed inside the working folder and /dev; reads stay as they are.
-abi = spec["landlock_abi"]
-if abi:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        # write file, remove dir/file, make char/dir/reg/sock/fifo/block/sym
-        rights = 0b1111111110010
-        rights |= (1 << 13) if abi >= 2 else 0  # refer (rename/link across folders)
-        rights |= (1 << 14) if abi >= 3 else 0  # truncate
-        class Ruleset(ctypes.Structure):
-            _fields_ = [("handled_access_fs", ctypes.c_uint64)]
-        class PathBeneath(ctypes.Structure):
-            _pack_ = 1
-            _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-        def check(value):
-            if value < 0:
-                raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-            return value
-        ruleset = Ruleset(rights)
-        fd = check(libc.syscall(444, ctypes.byref(ruleset), ctypes.sizeof(ruleset), 0))
-        for folder in (os.getcwd(), "/dev"):
-            pfd = os.open(folder, os.O_PATH | os.O_CLOEXEC)
-            rule = PathBeneath(rights, pfd)
-            check(libc.syscall(445, fd, 1, ctypes.byref(rule), 0))
-            os.close(pfd)
-        check(libc.prctl(38, 1, 0, 0, 0))  # PR_SET_NO_NEW_PRIVS, required by Landlock
-        check(libc.syscall(446, fd, 0))
-        os.close(fd)
-    except OSError as exc:
-        sys.stderr.write(f"rewardsmith sandbox: no landlock ({exc})\\n")
-        sys.stderr.flush()
-"""
-    + seccomp.LAUNCHER_PART
-    + """
-os.execvp(sys.argv[2], sys.argv[2:])
-"""
-)
 
 
 def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
@@ -177,31 +103,27 @@ def _rlimit_table(limits: Limits) -> list[tuple[int, int, int]]:
     return table
 
 
-def launch_command(
-    argv: list[str],
+def launch_spec(
     limits: Limits,
     unshare_flags: int,
     landlock_abi: int = 0,
     seccomp_filter: dict[str, object] | None = None,
-) -> list[str]:
-    """Wrap ``argv`` so it starts under ``limits`` and in new namespaces.
-
-    The wrapper is a short Python launcher that then becomes ``argv`` (same process).
-    When ``unshare_flags`` cannot be applied it goes on without them, after writing a
-    line that starts with :data:`NO_NAMESPACE_MARKER` to stderr.
+) -> dict[str, Any]:
+    """What :func:`rewardsmith.sandbox.enter.enter_sandbox` applies, as JSON-able data.
 
     Args:
-        argv: The command to run.
         limits: The rlimits to set.
-        unshare_flags: ``unshare(2)`` flags (0: stay in the parent's namespaces).
+        unshare_flags: ``unshare(2)`` flags (0: stay in the parent's namespaces). When they
+            cannot be applied the process goes on without them, after writing a line that
+            starts with :data:`NO_NAMESPACE_MARKER` to stderr.
         landlock_abi: The Landlock ABI version (see :func:`landlock_abi`); above 0, the
-            command may create, write or remove files only under its working folder and
+            process may create, write or remove files only under its working folder and
             ``/dev``. 0: no file-system restriction.
         seccomp_filter: :func:`~rewardsmith.sandbox.seccomp.filter_spec`'s rules, loaded
             last; ``None``: no system-call filter.
 
     """
-    spec = {
+    return {
         "rlimits": _rlimit_table(limits),
         "unshare": unshare_flags,
         "newuser": CLONE_NEWUSER,
@@ -210,7 +132,15 @@ def launch_command(
         "landlock_abi": int(landlock_abi),
         "seccomp": seccomp_filter,
     }
-    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(spec), *argv]
+
+
+def launch_command(argv: list[str], spec: dict[str, Any]) -> list[str]:
+    """Wrap ``argv`` so it starts inside the sandbox of ``spec`` (see :func:`launch_spec`).
+
+    The wrapper is :mod:`rewardsmith.sandbox.enter` run as a script in isolated mode; it
+    enters the sandbox and then becomes ``argv`` (same process).
+    """
+    return [sys.executable, "-I", "-S", enter.__file__, json.dumps(spec), *argv]
 
 
 @functools.cache
@@ -226,7 +156,7 @@ def _libc() -> ctypes.CDLL | None:
 def _probe_unshare(flags: int) -> str:
     """Try ``flags`` with the launcher in a throwaway child; "" on success, else why not."""
     no_limits = Limits(cpu_seconds=None, address_space_mb=None, file_size_mb=None)
-    argv = launch_command([sys.executable, "-I", "-S", "-c", ""], no_limits, flags)
+    argv = launch_command([sys.executable, "-I", "-S", "-c", ""], launch_spec(no_limits, flags))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:

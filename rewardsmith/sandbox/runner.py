@@ -20,14 +20,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rewardsmith.sandbox import seccomp
+from rewardsmith.sandbox.forkserver import ForkServer
 from rewardsmith.sandbox.limits import (
     NO_NAMESPACE_MARKER,
     Limits,
     landlock_abi,
     launch_command,
+    launch_spec,
     network_isolation,
     sandbox_capabilities,
 )
@@ -44,6 +46,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TAIL_CHARS = 8000
+#: Seconds to wait for a killed child's exit to be reported before calling it killed.
+_KILLED_EXIT_WAIT = 30.0
 
 _KEEP_VARS = frozenset(
     {
@@ -133,6 +137,7 @@ class SandboxResult:
         limits: The limits it ran under (for :meth:`describe`).
         network_isolated: It ran in a private network namespace.
         elapsed_seconds: Wall time it ran.
+        forked: It was forked by the fork server rather than started by the launcher.
 
     """
 
@@ -144,6 +149,7 @@ class SandboxResult:
     limits: Limits | None = None
     network_isolated: bool = False
     elapsed_seconds: float = 0.0
+    forked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -238,11 +244,63 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signals.SIGKILL)
 
 
+def _run_launched(
+    argv: list[str],
+    workdir: Path,
+    env: dict[str, str],
+    spec: dict[str, Any],
+    out: IO[bytes],
+    err: IO[bytes],
+    wall_seconds: float | None,
+) -> tuple[int, bool]:
+    """Start ``argv`` through the exec launcher and wait; ``(returncode, timed_out)``."""
+    proc = subprocess.Popen(
+        launch_command(argv, spec),
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=err,
+        start_new_session=True,  # its own process group, so all of it can be killed
+    )
+    with _live_lock:
+        _live_groups.add(proc.pid)
+    try:
+        timed_out = not _wait_unreaped(proc, wall_seconds)
+    finally:
+        # The unreaped child still holds its group id, so this cannot hit a reused id.
+        _kill_group(proc.pid)
+        with _live_lock:
+            _live_groups.discard(proc.pid)
+        proc.wait()
+    return proc.returncode, timed_out
+
+
+def _run_forked(server: ForkServer, pid: int, wall_seconds: float | None) -> tuple[int, bool]:
+    """Wait for the fork server's child ``pid``; ``(returncode, timed_out)``."""
+    with _live_lock:
+        _live_groups.add(pid)
+    try:
+        code = server.wait(pid, wall_seconds)
+        timed_out = code is None
+    finally:
+        # As above: the server keeps the child unreaped until it is released.
+        _kill_group(pid)
+        with _live_lock:
+            _live_groups.discard(pid)
+    if code is None:
+        code = server.wait(pid, _KILLED_EXIT_WAIT)
+    server.release(pid)
+    return (-signals.SIGKILL if code is None else code), timed_out
+
+
 def run_sandboxed(
     argv: list[str],
     workdir: Path,
     limits: Limits,
     extra_env: Mapping[str, str] | None = None,
+    fork_server: ForkServer | None = None,
+    wait_for_fork_server: bool = True,
 ) -> SandboxResult:
     """Run ``argv`` in ``workdir`` under ``limits`` and wait for it.
 
@@ -255,6 +313,10 @@ def run_sandboxed(
         workdir: The child's private working folder (also its ``HOME`` and ``TMPDIR``).
         limits: CPU, memory, file-size, process, wall-clock and network limits.
         extra_env: Variables to add to the scrubbed environment (secrets still dropped).
+        fork_server: Start ``argv`` as a child forked by this server where it can (same
+            sandbox, no fresh interpreter); ``None``: always through the exec launcher.
+        wait_for_fork_server: Wait for a server that is still starting; ``False``: launch
+            this one instead (see :meth:`ForkServer.spawn`).
 
     Returns:
         The exit status, output tails and which limit, if any, ended the process.
@@ -268,34 +330,20 @@ def run_sandboxed(
             _warned_no_netns = True
             logger.warning("sandboxed processes keep network access (%s)", method)
     env = scrubbed_env(workdir, extra=extra_env)
+    spec = launch_spec(limits, flags, landlock_abi(), seccomp.filter_spec(limits.network))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(
-            launch_command(
-                argv, limits, flags, landlock_abi(), seccomp.filter_spec(limits.network)
-            ),
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,  # its own process group, so all of it can be killed
-        )
-        with _live_lock:
-            _live_groups.add(proc.pid)
-        try:
-            timed_out = not _wait_unreaped(proc, limits.wall_seconds)
-        finally:
-            # The unreaped child still holds its group id, so this cannot hit a reused id.
-            _kill_group(proc.pid)
-            with _live_lock:
-                _live_groups.discard(proc.pid)
-            proc.wait()
+        pid = None
+        if fork_server is not None:
+            pid = fork_server.spawn(argv, workdir, env, spec, out, err, wait_for_fork_server)
+        if pid is None:
+            code, timed_out = _run_launched(argv, workdir, env, spec, out, err, limits.wall_seconds)
+        else:
+            code, timed_out = _run_forked(fork_server, pid, limits.wall_seconds)
         elapsed = time.monotonic() - start
         isolated = bool(flags) and not _namespace_failed(err)
         if flags and not isolated:
             logger.warning("could not create a network namespace; the process had network access")
-        code = proc.returncode
         signal = -code if code < 0 else None
         if timed_out:
             signal = None  # we sent the SIGKILL; the cause is the wall-clock limit
@@ -308,6 +356,8 @@ def run_sandboxed(
             limits=limits,
             network_isolated=isolated,
             elapsed_seconds=elapsed,
+            forked=pid is not None,
         )
-    logger.debug("sandboxed %s: %s in %.1f s", argv[:3], result.describe(), elapsed)
+    how = "forked" if pid is not None else "launched"
+    logger.debug("sandboxed %s (%s): %s in %.1f s", argv[:3], how, result.describe(), elapsed)
     return result

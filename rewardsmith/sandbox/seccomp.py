@@ -83,7 +83,7 @@ _PR_GET_SECCOMP = 21
 
 @functools.cache
 def libseccomp() -> str | None:
-    """The libseccomp the launcher loads, or ``None`` where seccomp cannot be used.
+    """The libseccomp the sandboxed process loads, or ``None`` where seccomp cannot be used.
 
     Needs Linux with seccomp filters in the kernel and libseccomp 2 (for
     ``seccomp_rule_add_array``).
@@ -106,7 +106,9 @@ def libseccomp() -> str | None:
 
 
 def filter_spec(network: bool) -> dict[str, object] | None:
-    """What the launcher needs to build the filter (``None``: no seccomp here).
+    """What :func:`~rewardsmith.sandbox.enter.load_seccomp` builds the filter from.
+
+    ``None``: no seccomp here.
 
     Args:
         network: The process may use the network (its socket families stay open).
@@ -119,40 +121,3 @@ def filter_spec(network: bool) -> dict[str, object] | None:
         "syscalls": list(DENIED_SYSCALLS),
         "socket_families": [] if network else list(DENIED_SOCKET_FAMILIES),
     }
-
-
-#: Launcher code (see ``limits._LAUNCHER``): builds and loads the filter from
-#: ``spec["seccomp"]``, last, so the launcher's own unshare and Landlock calls run first.
-LAUNCHER_PART = """
-rules = spec["seccomp"]
-if rules:
-    try:
-        lib = ctypes.CDLL(rules["library"], use_errno=True)
-        lib.seccomp_init.restype = ctypes.c_void_p
-        ctx = ctypes.c_void_p(lib.seccomp_init(ctypes.c_uint32(0x7FFF0000)))  # allow
-        if not ctx.value:
-            raise OSError("seccomp_init failed")
-        deny = ctypes.c_uint32(0x00050000 | 1)  # SCMP_ACT_ERRNO(EPERM)
-        class ArgCmp(ctypes.Structure):
-            _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
-                        ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
-        def add(name, compare=()):
-            nr = lib.seccomp_syscall_resolve_name(name.encode())
-            if nr < 0:
-                return  # no such call on this architecture
-            array = (ArgCmp * max(1, len(compare)))(*compare)
-            rc = lib.seccomp_rule_add_array(ctx, deny, nr, len(compare), array)
-            if rc < 0:
-                raise OSError(-rc, f"{name}: {os.strerror(-rc)}")
-        for name in rules["syscalls"]:
-            add(name)
-        for family in rules["socket_families"]:
-            add("socket", [ArgCmp(0, 4, family, 0)])  # SCMP_CMP_EQ on the family
-        rc = lib.seccomp_load(ctx)
-        lib.seccomp_release(ctx)
-        if rc < 0:
-            raise OSError(-rc, os.strerror(-rc))
-    except OSError as exc:
-        sys.stderr.write(f"rewardsmith sandbox: no seccomp ({exc})\\n")
-        sys.stderr.flush()
-"""

@@ -3,6 +3,10 @@
 The parent never executes candidate code: it writes ``job.json`` into a private temp
 folder, starts ``python -m rewardsmith.train.worker job.json`` there under the sandbox's
 limits, and reads back ``result.json`` plus whatever files the job produced.
+
+The worker is forked from this process's fork server (:data:`WORKER_PRELOAD` imported
+once, see :mod:`rewardsmith.sandbox.zygote`) where the platform allows, and started as a
+fresh interpreter otherwise; either way it runs in the same sandbox.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rewardsmith.sandbox.forkserver import ForkServer
 from rewardsmith.sandbox.runner import Limits, run_sandboxed
 from rewardsmith.train.scratch import scratch_dir
 
@@ -26,6 +31,28 @@ logger = logging.getLogger(__name__)
 PROGRESS_POLL_SECONDS = 0.5
 #: Receives a running job's latest ``progress.json`` (e.g. ``{"steps": 4096, "fitness": 3.1}``).
 ProgressFn = Callable[[dict[str, Any]], None]
+
+#: What the fork server imports before forking workers: a worker spends about four
+#: seconds on these when it starts from scratch (``torch._dynamo`` is imported by torch's
+#: optimizers on their first step).
+WORKER_PRELOAD = (
+    "numpy",
+    "torch",
+    "torch._dynamo",
+    "gymnasium",
+    "stable_baselines3",
+    "rewardsmith.train.worker",
+    "rewardsmith.train.ppo",
+    "rewardsmith.train.check",
+    "rewardsmith.train.probe",
+    "rewardsmith.train.tensorboard",
+)
+
+#: Job kinds that import torch: worth waiting for the fork server's imports.
+HEAVY_KINDS = frozenset({"train", "render"})
+
+#: The one fork server of this process, started by its first job.
+worker_server = ForkServer(WORKER_PRELOAD, lambda: scratch_dir("forkserver-"))
 
 
 def _watch_progress(workdir: Path, report: ProgressFn, stop: threading.Event) -> None:
@@ -93,7 +120,13 @@ def run_job(
             ).start()
         try:
             proc = run_sandboxed(
-                [sys.executable, "-m", "rewardsmith.train.worker", "job.json"], workdir, limits
+                [sys.executable, "-m", "rewardsmith.train.worker", "job.json"],
+                workdir,
+                limits,
+                fork_server=worker_server,
+                # Probes and checks need no torch: while the server still imports it
+                # (a run's first seconds), they start on their own rather than wait.
+                wait_for_fork_server=job.get("kind") in HEAVY_KINDS,
             )
         finally:
             stop.set()

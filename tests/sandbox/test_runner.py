@@ -7,12 +7,14 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rewardsmith.sandbox import runner as runner_module
 from rewardsmith.sandbox import seccomp
+from rewardsmith.sandbox.forkserver import ForkServer
 from rewardsmith.sandbox.limits import NO_NAMESPACE_MARKER, network_isolation
 from rewardsmith.sandbox.runner import (
     Limits,
@@ -25,12 +27,25 @@ from rewardsmith.sandbox.runner import (
 QUICK = Limits(cpu_seconds=10, wall_seconds=30)
 
 
+@pytest.fixture(params=["launched", "forked"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ForkServer | None]:
+    """Each sandbox test runs both ways: a fresh interpreter, and a fork server's child."""
+    if request.param == "launched":
+        yield None
+        return
+    folder = tmp_path / "server"
+    folder.mkdir()
+    fork_server = ForkServer((), lambda: folder)
+    yield fork_server
+    fork_server.close()
+
+
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
 def test_env_is_scrubbed_and_cwd_is_private(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ForkServer | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-should-not-leak")
@@ -39,8 +54,9 @@ def test_env_is_scrubbed_and_cwd_is_private(
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     code = "import json, os; print(json.dumps({'cwd': os.getcwd(), 'env': dict(os.environ)}))"
-    result = run_sandboxed(python(code), tmp_path, QUICK)
+    result = run_sandboxed(python(code), tmp_path, QUICK, fork_server=server)
     assert result.ok, result.describe()
+    assert result.forked == (server is not None)
     seen = json.loads(result.stdout_tail)
     env = seen["env"]
     assert Path(seen["cwd"]) == tmp_path
@@ -62,20 +78,26 @@ def test_scrubbed_env_drops_secrets_from_extra_too(tmp_path: Path) -> None:
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(__file__).resolve().parents[2])
 
 
-def test_memory_limit_stops_an_8_gb_allocation(tmp_path: Path) -> None:
-    result = run_sandboxed(python("b = bytearray(8 * 1024**3)"), tmp_path, QUICK)
+def test_memory_limit_stops_an_8_gb_allocation(server: ForkServer | None, tmp_path: Path) -> None:
+    result = run_sandboxed(
+        python("b = bytearray(8 * 1024**3)"), tmp_path, QUICK, fork_server=server
+    )
     assert not result.ok
     assert "ran out of memory" in result.describe()
     assert "4096 MB" in result.describe()
 
 
-def test_cpu_limit_stops_an_infinite_loop(tmp_path: Path) -> None:
-    result = run_sandboxed(python("while True: pass"), tmp_path, Limits(cpu_seconds=1))
+def test_cpu_limit_stops_an_infinite_loop(server: ForkServer | None, tmp_path: Path) -> None:
+    result = run_sandboxed(
+        python("while True: pass"), tmp_path, Limits(cpu_seconds=1), fork_server=server
+    )
     assert result.signal == signal.SIGXCPU and not result.timed_out
     assert result.describe() == "exceeded the CPU-time limit of 1 s"
 
 
-def test_wall_limit_stops_a_sleeper_and_its_children(tmp_path: Path) -> None:
+def test_wall_limit_stops_a_sleeper_and_its_children(
+    server: ForkServer | None, tmp_path: Path
+) -> None:
     code = (
         "import subprocess, time\n"
         "child = subprocess.Popen(['sleep', '60'])\n"
@@ -83,7 +105,9 @@ def test_wall_limit_stops_a_sleeper_and_its_children(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     started = time.monotonic()
-    result = run_sandboxed(python(code), tmp_path, Limits(cpu_seconds=10, wall_seconds=1.0))
+    result = run_sandboxed(
+        python(code), tmp_path, Limits(cpu_seconds=10, wall_seconds=1.0), fork_server=server
+    )
     assert time.monotonic() - started < 5
     assert result.timed_out and not result.ok
     assert result.describe() == "exceeded the wall-clock limit of 1 s"
@@ -106,17 +130,19 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_file_size_limit(tmp_path: Path) -> None:
+def test_file_size_limit(server: ForkServer | None, tmp_path: Path) -> None:
     code = "open('big', 'wb').write(b'0' * (3 * 1024 * 1024))"
-    result = run_sandboxed(python(code), tmp_path, Limits(cpu_seconds=10, file_size_mb=1))
+    result = run_sandboxed(
+        python(code), tmp_path, Limits(cpu_seconds=10, file_size_mb=1), fork_server=server
+    )
     assert not result.ok
     assert "larger than the limit of 1 MB" in result.describe()
 
 
-def test_exit_code_and_last_stderr_line(tmp_path: Path) -> None:
+def test_exit_code_and_last_stderr_line(server: ForkServer | None, tmp_path: Path) -> None:
     code = "import sys; print('noise', file=sys.stderr); sys.exit('boom: the last line')"
-    result = run_sandboxed(python(code), tmp_path, QUICK)
-    assert result.returncode == 1
+    result = run_sandboxed(python(code), tmp_path, QUICK, fork_server=server)
+    assert result.returncode == 1 and result.forked == (server is not None)
     assert result.describe() == "exited with code 1: boom: the last line"
     assert result.stderr_tail.startswith("noise")
 
@@ -152,19 +178,21 @@ CONNECT = (
 @pytest.mark.skipif(
     not network_isolation()[0], reason=f"no network namespace here ({network_isolation()[1]})"
 )
-def test_network_namespace_cuts_off_localhost(tmp_path: Path) -> None:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(2)
-        server.settimeout(10)
-        port = server.getsockname()[1]
-        threading.Thread(target=_serve_once, args=(server,), daemon=True).start()
-        cut = run_sandboxed(python(CONNECT.format(port=port)), tmp_path, QUICK)
+def test_network_namespace_cuts_off_localhost(server: ForkServer | None, tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        threading.Thread(target=_serve_once, args=(listener,), daemon=True).start()
+        cut = run_sandboxed(python(CONNECT.format(port=port)), tmp_path, QUICK, fork_server=server)
         assert cut.network_isolated
         assert cut.returncode == 1 and "no connection" in cut.describe()
         # The same code with network allowed connects: the test itself can fail.
         allowed = Limits(cpu_seconds=10, wall_seconds=30, network=True)
-        opened = run_sandboxed(python(CONNECT.format(port=port)), tmp_path, allowed)
+        opened = run_sandboxed(
+            python(CONNECT.format(port=port)), tmp_path, allowed, fork_server=server
+        )
         assert opened.ok and "connected" in opened.stdout_tail and not opened.network_isolated
 
 
@@ -179,11 +207,11 @@ def test_capabilities_and_presets() -> None:
 
 
 def test_runs_without_isolation_when_the_namespace_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ForkServer | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # unshare(2) rejects this flag with EINVAL: the launcher must go on and say so.
     monkeypatch.setattr(runner_module, "network_isolation", lambda: (0x1, "bogus"))
-    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK)
+    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK, fork_server=server)
     assert result.ok and "still ran" in result.stdout_tail
     assert not result.network_isolated
     assert result.stderr_tail.startswith(NO_NAMESPACE_MARKER)
@@ -216,24 +244,27 @@ def _attempts(result: SandboxResult) -> dict[str, str]:
 
 @pytest.mark.skipif(seccomp.libseccomp() is None, reason="no libseccomp / seccomp here")
 def test_seccomp_denies_what_a_worker_never_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ForkServer | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    denied = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK))
+    denied = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK, fork_server=server))
     assert denied == {"unshare": "errno 1", "ptrace": "errno 1", "ipv4": "errno 1", "unix": "ran"}
     # Where the limits allow the network, its sockets open; the rest stays denied.
     networked = Limits(cpu_seconds=10, wall_seconds=30, network=True)
-    assert _attempts(run_sandboxed(python(ESCAPES), tmp_path, networked))["ipv4"] == "ran"
+    assert (
+        _attempts(run_sandboxed(python(ESCAPES), tmp_path, networked, fork_server=server))["ipv4"]
+        == "ran"
+    )
     # The same code without the filter: the filter, not the namespaces, denied them.
     monkeypatch.setattr(runner_module.seccomp, "filter_spec", lambda network: None)
-    free = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK))
+    free = _attempts(run_sandboxed(python(ESCAPES), tmp_path, QUICK, fork_server=server))
     assert free == {"unshare": "ran", "ptrace": "ran", "ipv4": "ran", "unix": "ran"}
 
 
 def test_the_command_still_runs_when_the_filter_cannot_be_loaded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ForkServer | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rules = {"library": "libno-such-seccomp.so.2", "syscalls": ["ptrace"], "socket_families": []}
     monkeypatch.setattr(runner_module.seccomp, "filter_spec", lambda network: rules)
-    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK)
+    result = run_sandboxed(python("print('still ran')"), tmp_path, QUICK, fork_server=server)
     assert result.ok and "still ran" in result.stdout_tail
     assert "rewardsmith sandbox: no seccomp" in result.stderr_tail
