@@ -53,6 +53,16 @@ class ForkServer:
     def __init__(self, preload: Sequence[str], make_folder: Callable[[], Path]) -> None:
         self.preload = tuple(preload)
         self.make_folder = make_folder
+        self._reset()
+
+    def _reset(self) -> None:
+        # A process forked from the owner (multiprocessing's fork start method) shares its
+        # socket, so it must not talk to the owner's server: it gets its own.
+        inherited = getattr(self, "_sock", None)
+        if inherited is not None:
+            with contextlib.suppress(OSError):
+                inherited.close()  # this process's copy of the owner's end
+        self._owner = os.getpid()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._sock: socket.socket | None = None
@@ -198,6 +208,8 @@ class ForkServer:
         """
         if not self.accepts(argv):
             return None
+        if self._owner != os.getpid():
+            self._reset()
         with self._changed:
             if not self._alive and not self._start(env):
                 return None

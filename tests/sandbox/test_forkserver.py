@@ -1,5 +1,6 @@
 """The fork server: children sandboxed as launched ones are; nothing outlives the parent."""
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -223,3 +224,27 @@ def test_a_light_job_does_not_wait_for_a_server_still_importing(
         assert later.ok and later.forked
     finally:
         server.close()
+
+
+def _in_forked_process(server: ForkServer, folder: Path, answers: "multiprocessing.Queue") -> None:
+    result = run_sandboxed(python("print('child')"), folder, QUICK, fork_server=server)
+    answers.put((result.ok, result.forked, result.stdout_tail.strip(), server.pid))
+    server.close()
+
+
+def test_a_process_forked_from_the_owner_gets_a_server_of_its_own(
+    server: ForkServer, tmp_path: Path
+) -> None:
+    assert run_sandboxed(python("pass"), tmp_path, QUICK, fork_server=server).forked
+    owners = server.pid
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    process = context.Process(target=_in_forked_process, args=(server, tmp_path, answers))
+    process.start()
+    ok, forked, out, pid = answers.get(timeout=60)
+    process.join(timeout=30)
+    assert ok and forked and out == "child"
+    assert pid != owners  # not the owner's server, whose socket it must not share
+    # The owner's server still answers the owner.
+    again = run_sandboxed(python("print('owner')"), tmp_path, QUICK, fork_server=server)
+    assert again.forked and again.stdout_tail.strip() == "owner" and server.pid == owners
