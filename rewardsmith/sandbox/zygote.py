@@ -85,8 +85,13 @@ def _run_program(argv: list[str]) -> int:
     return 0
 
 
-def _child(request: dict[str, Any], fds: list[int], closing: list[int]) -> None:
-    """In the forked child: become the job's process, enter the sandbox, run, exit."""
+def _child(request: dict[str, Any], fds: list[int], closing: list[int], server: int) -> None:
+    """In the forked child: become the job's process, enter the sandbox, run, exit.
+
+    ``server`` is the server's pid, taken before the fork: should the server die before
+    the child has asked to die with it, the check against it (not ``getppid()``, which
+    would name the new reaper by then) ends the child.
+    """
     code = 1
     try:
         for fd in closing:
@@ -108,7 +113,7 @@ def _child(request: dict[str, Any], fds: list[int], closing: list[int]) -> None:
         tempfile.tempdir = None  # computed again from the job's TMPDIR on first use
         if sys.path and sys.path[0] == _start_folder:
             sys.path[0] = cwd  # `python -m` puts the start folder first; the job's is cwd
-        spec = dict(request["spec"], parent=os.getppid())
+        spec = dict(request["spec"], parent=server)
         enter_sandbox(spec)
         code = _run_program(request["argv"])
     except BaseException:
@@ -180,6 +185,7 @@ class Zygote:
     def _spawn(self, request: dict[str, Any], fds: list[int]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
+        server = os.getpid()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -188,7 +194,7 @@ class Zygote:
             _send(self.sock, {"op": "spawned", "id": request["id"], "error": str(exc)})
             return
         if pid == 0:
-            _child(request, fds, [self.sock.fileno(), self.wake_r, self.wake_w])
+            _child(request, fds, [self.sock.fileno(), self.wake_r, self.wake_w], server)
         for fd in fds:
             os.close(fd)
         self.running.add(pid)
