@@ -234,7 +234,7 @@ def _wait_unreaped(proc: subprocess.Popen[bytes], timeout: float | None) -> bool
 
 
 def _namespace_failed(handle: IO[bytes]) -> bool:
-    """Whether the launcher said (on the first line of stderr) it ran without a namespace."""
+    """Whether the process said (first line of stderr) it ran without a namespace."""
     handle.seek(0)
     return handle.read(len(NO_NAMESPACE_MARKER)).decode("utf-8", "replace") == NO_NAMESPACE_MARKER
 
