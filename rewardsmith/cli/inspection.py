@@ -7,7 +7,6 @@ and which sandbox protections and backends this machine has.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -227,6 +226,7 @@ def show(run: Path = typer.Argument(..., help="A run folder.")) -> None:
 @app.command()
 def doctor() -> None:
     """Which protections and backends are active on this machine."""
+    from rewardsmith.sandbox import forkserver
     from rewardsmith.sandbox.runner import sandbox_capabilities
 
     caps = sandbox_capabilities()
@@ -259,7 +259,7 @@ def doctor() -> None:
     table.add_row(
         "worker start",
         state(
-            sys.platform.startswith("linux"),
+            forkserver.available(),
             yes="forked from a server that imported torch once",
             no="a fresh interpreter per job",
         ),

@@ -35,6 +35,11 @@ MAX_STARTS = 3
 _MAX_MESSAGE = 1 << 16
 
 
+def available() -> bool:
+    """Whether this platform can fork sandboxed children (Linux: ``unshare``, ``prctl``)."""
+    return sys.platform.startswith("linux")
+
+
 def _shared(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in PER_JOB_VARS}
 
@@ -67,7 +72,6 @@ class ForkServer:
         self._changed = threading.Condition(self._lock)
         self._sock: socket.socket | None = None
         self._env: dict[str, str] | None = None
-        self._alive = False
         self._ready = False
         self._starts = 0
         self._next_id = 0
@@ -81,13 +85,13 @@ class ForkServer:
 
     def _start(self, env: Mapping[str, str]) -> bool:
         """Start the server process (lock held); ``False`` when none may be started."""
-        if not sys.platform.startswith("linux") or self._starts >= MAX_STARTS:
+        if self._starts >= MAX_STARTS:
             return False
         self._starts += 1
         folder = self.make_folder()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         server_env = dict(env, HOME=str(folder), TMPDIR=str(folder))
-        self._sock, self._env, self._alive, self._ready = ours, _shared(env), True, False
+        self._sock, self._env, self._ready = ours, _shared(env), False
         started = threading.Event()
         # The reader thread starts the process: PR_SET_PDEATHSIG is tied to the thread
         # that forked, and this one lives exactly as long as the server.
@@ -98,7 +102,7 @@ class ForkServer:
             daemon=True,
         ).start()
         started.wait()
-        return self._alive
+        return True
 
     def _read(
         self,
@@ -161,7 +165,6 @@ class ForkServer:
     def _mark_dead(self, sock: socket.socket) -> None:
         with self._changed:
             if self._sock is sock:
-                self._alive = False
                 self._sock = None
             if self._sock is None:
                 # Its children died with it (PR_SET_PDEATHSIG): report them killed.
@@ -176,10 +179,7 @@ class ForkServer:
     def accepts(self, argv: Sequence[str]) -> bool:
         """Whether the server can run ``argv``: ``python -m MODULE ...``, ``python -c CODE ...``."""
         return (
-            sys.platform.startswith("linux")
-            and len(argv) >= 3
-            and argv[0] == sys.executable
-            and argv[1] in ("-m", "-c")
+            available() and len(argv) >= 3 and argv[0] == sys.executable and argv[1] in ("-m", "-c")
         )
 
     def spawn(
@@ -211,7 +211,7 @@ class ForkServer:
         if self._owner != os.getpid():
             self._reset()
         with self._changed:
-            if not self._alive and not self._start(env):
+            if self._sock is None and not self._start(env):
                 return None
             if self._env != _shared(env) or self._sock is None:
                 return None
@@ -272,7 +272,7 @@ class ForkServer:
     def close(self) -> None:
         """Stop the server; its running children are killed with it."""
         with self._changed:
-            sock, self._sock, self._alive = self._sock, None, False
+            sock, self._sock = self._sock, None
             self._starts = MAX_STARTS  # a closed server stays closed
             self._changed.notify_all()
         if sock is not None:

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -244,6 +244,24 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signals.SIGKILL)
 
 
+@contextlib.contextmanager
+def _live_group(pid: int) -> Iterator[None]:
+    """Count ``pid``'s process group as live while the caller waits; kill the group after.
+
+    The child is still unreaped when the group is killed (the launcher's by
+    :func:`_wait_unreaped`, a forked one by the server until it is released), so the kill
+    cannot hit a reused group id.
+    """
+    with _live_lock:
+        _live_groups.add(pid)
+    try:
+        yield
+    finally:
+        _kill_group(pid)
+        with _live_lock:
+            _live_groups.discard(pid)
+
+
 def _run_launched(
     argv: list[str],
     workdir: Path,
@@ -263,31 +281,19 @@ def _run_launched(
         stderr=err,
         start_new_session=True,  # its own process group, so all of it can be killed
     )
-    with _live_lock:
-        _live_groups.add(proc.pid)
     try:
-        timed_out = not _wait_unreaped(proc, wall_seconds)
+        with _live_group(proc.pid):
+            timed_out = not _wait_unreaped(proc, wall_seconds)
     finally:
-        # The unreaped child still holds its group id, so this cannot hit a reused id.
-        _kill_group(proc.pid)
-        with _live_lock:
-            _live_groups.discard(proc.pid)
         proc.wait()
     return proc.returncode, timed_out
 
 
 def _run_forked(server: ForkServer, pid: int, wall_seconds: float | None) -> tuple[int, bool]:
     """Wait for the fork server's child ``pid``; ``(returncode, timed_out)``."""
-    with _live_lock:
-        _live_groups.add(pid)
-    try:
+    with _live_group(pid):
         code = server.wait(pid, wall_seconds)
-        timed_out = code is None
-    finally:
-        # As above: the server keeps the child unreaped until it is released.
-        _kill_group(pid)
-        with _live_lock:
-            _live_groups.discard(pid)
+    timed_out = code is None
     if code is None:
         code = server.wait(pid, _KILLED_EXIT_WAIT)
     server.release(pid)
