@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import tempfile
@@ -13,26 +12,16 @@ from pathlib import Path
 import pytest
 
 from rewardsmith.train.scratch import ROOT_PREFIX
-from tests.helpers import run_cli, spawn_cli
+from tests.helpers import run_cli, running, spawn_cli
 
 pytestmark = pytest.mark.slow
 
 
-def _children(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[int]:
+    """Children, grandchildren...: the trainings are the fork server's children."""
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(x) for x in out.stdout.split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (already dead, not yet reaped by init) counts as gone.
-    state = (
-        Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
-    )
-    return state not in ("Z", "X")
+    children = [int(x) for x in out.stdout.split()]
+    return children + [d for child in children for d in _descendants(child)]
 
 
 def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
@@ -68,7 +57,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         time.sleep(0.2)
     assert done_file is not None, "the first candidate never finished"
     time.sleep(0.5)  # let the next candidate's worker start
-    workers = _children(proc.pid)
+    workers = _descendants(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run = done_file.parents[2]
@@ -76,7 +65,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
     time.sleep(1.0)
     # The killed CLI's sandboxed workers die with it.
     assert workers, "no worker was running when the CLI was killed"
-    assert not [w for w in workers if _alive(w)], "orphaned workers"
+    assert not [w for w in workers if running(w)], "orphaned workers"
     before = done_file.stat().st_mtime_ns, done_file.read_text()
     shown = run_cli(["show", str(run)], cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr

@@ -14,11 +14,11 @@ import pytest
 
 from rewardsmith.sandbox.forkserver import ForkServer
 from rewardsmith.sandbox.runner import Limits, run_sandboxed
+from tests.helpers import REPO, running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
 QUICK = Limits(cpu_seconds=10, wall_seconds=30)
-REPO = Path(__file__).resolve().parents[2]
 
 
 def python(code: str) -> list[str]:
@@ -27,15 +27,11 @@ def python(code: str) -> list[str]:
 
 def _gone(pid: int, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
+    while running(pid):
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.05)
-    return False
+    return True
 
 
 @pytest.fixture

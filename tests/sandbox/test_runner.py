@@ -23,6 +23,7 @@ from rewardsmith.sandbox.runner import (
     sandbox_capabilities,
     scrubbed_env,
 )
+from tests.helpers import running
 
 QUICK = Limits(cpu_seconds=10, wall_seconds=30)
 
@@ -113,21 +114,11 @@ def test_wall_limit_stops_a_sleeper_and_its_children(
     assert result.describe() == "exceeded the wall-clock limit of 1 s"
     child = int((tmp_path / "child.pid").read_text())
     for _ in range(100):
-        if not _alive(child):
+        if not running(child):
             break
         time.sleep(0.02)
     else:
         pytest.fail("the sandboxed process's child survived the group kill")
-
-
-def _alive(pid: int) -> bool:
-    """Running, as opposed to gone or a zombie waiting for init to reap it."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def test_file_size_limit(server: ForkServer | None, tmp_path: Path) -> None:
