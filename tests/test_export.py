@@ -187,7 +187,7 @@ import torch
 torch.set_num_threads(1)
 seed = m.TRAINING["seeds"][0]
 model = PPO(m.TRAINING["policy"], m.make_sb3_vec_env(seed=seed), seed=seed, device="cpu",
-            **m.TRAINING["ppo"])
+            **m.ppo_settings())
 model.learn(m.TRAINING["total_timesteps"])
 env = m.SynthesizedReward(gym.make(m.ENV_ID, **m.ENV_KWARGS))
 lengths = []
@@ -456,6 +456,37 @@ print(json.dumps({"field": info["fields"]["trig_total"], "sum": float(obs[:2].su
 """
     got = _outside(code, tmp_path)
     assert got["field"] == pytest.approx(got["sum"])
+
+
+def test_an_export_of_an_annealing_preset_gives_ppo_the_falling_settings(tmp_path: Path) -> None:
+    """A preset whose learning rate falls to 0 exports that schedule, not the constant."""
+    from tests.envs.test_envs_taskfile import METHODS_TASK
+
+    task_text = METHODS_TASK.replace('"PendulumMethodsTest"', '"PendulumAnnealTest"')
+    task_text += '\n[presets.smoke]\nppo = { learning_rate = 2e-3 }\nanneal = ["learning_rate"]\n'
+    task_file = tmp_path / "anneal.toml"
+    task_file.write_text(task_text)
+    _export_a_run(
+        tmp_path,
+        "anneal",
+        {"config": {"task_file": str(task_file), "budget": "smoke"}, "task": "PendulumAnnealTest"},
+        "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
+        "    return trig_total, {'trig': trig_total}\n",
+        task_text=task_text,
+    )
+    code = """
+import json
+from anneal_reward import TRAINING, ppo_settings
+settings = ppo_settings()
+print(json.dumps({"anneal": TRAINING["anneal"], "start": settings["learning_rate"](1.0),
+                  "quarter": settings["learning_rate"](0.25), "gamma": settings["gamma"]}))
+"""
+    got = _outside(code, tmp_path)
+    assert got["anneal"] == ["learning_rate"]
+    assert got["start"] == pytest.approx(2e-3) and got["quarter"] == pytest.approx(5e-4)
+    from rewardsmith.envs.generic import GENERIC_PPO
+
+    assert got["gamma"] == GENERIC_PPO["gamma"]  # what is not annealed stays a number
 
 
 def test_an_export_for_a_minigrid_like_observation_shows_the_policy_what_training_did(

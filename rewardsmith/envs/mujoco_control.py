@@ -179,12 +179,13 @@ _IDP_SMOKE = ppo_kwargs(_IP_SMOKE, gamma=0.98, gae_lambda=0.8)
 # seeds, and 606 / 1000 with lr 3e-4). Eight envs and 256-sample minibatches at lr 3e-4
 # reach 1000 by ~150k steps and stay there: 5 of 5 seeds at 1000, in a third of the time.
 _IDP_QUICK = ppo_kwargs(_IDP_SMOKE, n_steps=256, batch_size=256, learning_rate=3e-4)
-# `full` trains quick's settings for 1M steps without VecNormalize. RL-Zoo's settings (one
-# env, 128-step rollouts, clip 0.4, normalised) balanced 604, 228, 35 and 53 of 1000 steps
-# at 1M on 4 seeds, quick's own normalised settings 711, 903 and 1000 on 3: both reach 1000
-# on the way and lose it. On one seed the normalised runs lost it the same way with gamma
-# 0.995 and with a learning rate falling to 0, and the unnormalised run kept 1000 from 400k
-# steps on. These settings on 5 seeds: 1000, 906, 1000, 635, 1000 (docs/benchmarks.md).
+# `full` trains quick's settings for 1M steps without VecNormalize, the learning rate falling
+# to 0. RL-Zoo's settings (one env, 128-step rollouts, clip 0.4, normalised) balanced 604,
+# 228, 35 and 53 of 1000 steps at 1M on 4 seeds, quick's own normalised settings 711, 903
+# and 1000 on 3: both reach 1000 on the way and lose it. On one seed the normalised runs
+# lost it the same way with gamma 0.995 and with a falling learning rate, and the
+# unnormalised run kept 1000 from 400k steps on. Unnormalised with a constant learning
+# rate, 5 seeds balanced 1000, 906, 1000, 635, 1000 (docs/benchmarks.md, presets).
 
 INVERTED_DOUBLE_PENDULUM = TaskSpec(
     id="InvertedDoublePendulum-v5",
@@ -240,7 +241,7 @@ INVERTED_DOUBLE_PENDULUM = TaskSpec(
     presets=budget_presets(
         smoke=PPOPreset(30_720, 4, _IDP_SMOKE, eval_episodes=3, checkpoints=5),
         quick=PPOPreset(204_800, 8, _IDP_QUICK, normalize=True, eval_episodes=5),
-        full=PPOPreset(1_000_000, 8, _IDP_QUICK, eval_episodes=10),
+        full=PPOPreset(1_000_000, 8, _IDP_QUICK, eval_episodes=10, anneal=("learning_rate",)),
     ),
     action_meaning="Box(1): force on the cart in [-1, 1] (+ pushes right).",
     termination="The episode ends when tip_height <= 1 m; it is cut off after 1000 steps.",

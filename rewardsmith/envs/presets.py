@@ -80,7 +80,26 @@ def budget_presets(**presets: PPOPreset) -> dict[str, PPOPreset]:
         rollout = preset.n_envs * int(preset.ppo["n_steps"])
         if preset.total_timesteps < rollout:
             raise ValueError(f"preset {name!r} trains for less than one rollout ({rollout} steps)")
+        _check_anneal(name, preset)
     return {name: presets[name] for name in BUDGET_NAMES}
+
+
+#: PPO settings a preset may anneal: the two RL-Zoo gives ``lin_`` schedules.
+ANNEALABLE = ("learning_rate", "clip_range")
+
+
+def _check_anneal(name: str, preset: PPOPreset) -> None:
+    for setting in preset.anneal:
+        if setting not in ANNEALABLE:
+            raise ValueError(
+                f"preset {name!r} anneals {setting!r}; only {' and '.join(ANNEALABLE)} can "
+                "fall to 0 during training"
+            )
+        if not isinstance(preset.ppo.get(setting), int | float):
+            raise ValueError(
+                f"preset {name!r} anneals {setting!r}, which its ppo settings give no "
+                "number for; set one to start from"
+            )
 
 
 #: RL-Zoo's published PPO results (benchmark.md: mean episode return of its trained agent,

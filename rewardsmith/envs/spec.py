@@ -8,7 +8,7 @@ meaning; it never sees the fitness code.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -105,6 +105,9 @@ class PPOPreset:
         normalize: Wrap in ``VecNormalize`` (observations and rewards).
         eval_episodes: Deterministic episodes per fitness checkpoint.
         checkpoints: How many times fitness is measured during training.
+        anneal: PPO settings (``learning_rate``, ``clip_range``) that fall linearly from
+            their value in ``ppo`` to 0 over ``total_timesteps``, as RL-Zoo's ``lin_``
+            values do; the others stay constant.
     """
 
     total_timesteps: int
@@ -113,6 +116,7 @@ class PPOPreset:
     normalize: bool = False
     eval_episodes: int = 5
     checkpoints: int = 10
+    anneal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,13 +179,5 @@ class TaskSpec:
     def preset(self, budget: str | int) -> PPOPreset:
         """The preset for a named budget, or ``quick`` rescaled to ``budget`` env steps."""
         if isinstance(budget, int):
-            base = self.presets["quick"]
-            return PPOPreset(
-                total_timesteps=budget,
-                n_envs=base.n_envs,
-                ppo=base.ppo,
-                normalize=base.normalize,
-                eval_episodes=base.eval_episodes,
-                checkpoints=base.checkpoints,
-            )
+            return replace(self.presets["quick"], total_timesteps=budget)
         return self.presets[budget]

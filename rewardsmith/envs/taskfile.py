@@ -38,6 +38,7 @@ meaning = "Radians rotated backwards."
 [presets.quick]                       # optional overrides of the adapter's / generic presets
 total_timesteps = 200000
 ppo = { learning_rate = 1e-3 }
+anneal = ["learning_rate"]            # falls linearly to 0 over the budget (RL-Zoo's lin_)
 ```
 
 Every problem is one :class:`UserError` that names the file, the line and the fix.
@@ -96,7 +97,15 @@ _NOT_ADAPTERS = ("generic", "custom")
 _ENDS_EARLY_PROBE_STEPS = 200
 _FIELD_KEYS = {"name", "expr", "unit", "meaning", "tags", "shape"}
 _FITNESS_KEYS = {"name", "expr", "function", "aggregate", "success_threshold", "meaning", "unit"}
-_PRESET_KEYS = {"total_timesteps", "n_envs", "normalize", "eval_episodes", "checkpoints", "ppo"}
+_PRESET_KEYS = {
+    "total_timesteps",
+    "n_envs",
+    "normalize",
+    "eval_episodes",
+    "checkpoints",
+    "ppo",
+    "anneal",
+}
 
 
 class _Source:
@@ -524,6 +533,15 @@ def _presets(src: _Source, table: dict[str, Any], base: Any) -> dict[str, PPOPre
             ppo = ppo_kwargs(preset.ppo, **dict(override.pop("ppo", {})))
         except ValueError as exc:
             raise src.fail(f"[presets.{budget}] ppo: {exc}", f"presets.{budget}") from None
+        if "anneal" in override:
+            anneal = override["anneal"]
+            if not isinstance(anneal, list) or not all(isinstance(a, str) for a in anneal):
+                raise src.fail(
+                    f"[presets.{budget}] anneal must be a list of setting names, such as "
+                    f'["learning_rate"]; got {anneal!r}',
+                    f"presets.{budget}",
+                )
+            override["anneal"] = tuple(anneal)
         out[budget] = replace(preset, ppo=ppo, **override)
     try:
         return budget_presets(**out)

@@ -180,9 +180,9 @@ def _docstring(
         "",
         "    # stable-baselines3, the reward computed once per vector step as in training:",
         "    from stable_baselines3 import PPO",
-        f"    from {module} import TRAINING, make_sb3_vec_env",
+        f"    from {module} import TRAINING, make_sb3_vec_env, ppo_settings",
         "",
-        "    model = PPO(TRAINING['policy'], make_sb3_vec_env(seed=0), **TRAINING['ppo'])",
+        "    model = PPO(TRAINING['policy'], make_sb3_vec_env(seed=0), **ppo_settings())",
         "    model.learn(TRAINING['total_timesteps'])",
     ]
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
@@ -242,6 +242,7 @@ def render_module(run_dir: Path, module: str = "this_module") -> tuple[str, Expo
         "normalize": preset.normalize,
         **policy_setup(spec),
         "ppo": dict(preset.ppo),
+        "anneal": list(preset.anneal),
         "seeds": report.get("seeds", []),
     }
     best = report.get("best") or {}

@@ -151,4 +151,17 @@ def make_sb3_vec_env(n_envs=None, seed=None, **kwargs):
         **kwargs,
     )
     return wrap_vec_env(venv)
+
+
+def ppo_settings():
+    """``TRAINING["ppo"]`` for ``stable_baselines3.PPO``, the settings named in
+    ``TRAINING["anneal"]`` falling linearly to 0 over one ``learn`` call, as in training."""
+    settings = dict(TRAINING["ppo"])
+    for name in TRAINING["anneal"]:
+        settings[name] = _falling(float(settings[name]))
+    return settings
+
+
+def _falling(start):
+    return lambda progress_remaining: start * progress_remaining
 '''

@@ -37,6 +37,26 @@ logger = logging.getLogger(__name__)
 EVAL_SEED_OFFSET = 10_000
 
 
+def anneal(model: Any, preset: PPOPreset, target: int) -> None:
+    """Make the preset's annealed settings fall linearly to 0 over its whole budget.
+
+    SB3's ``progress_remaining`` runs over one ``learn`` call, which here may be one rung
+    of successive halving that ends at ``target`` env steps. Mapped back to env steps, each
+    setting is ``start * (1 - steps / total_timesteps)`` whichever rung trains those steps,
+    so a policy trained in rungs follows the same schedule as one trained in one go.
+    """
+    from stable_baselines3.common.utils import LinearSchedule
+
+    left = 1.0 - min(target, preset.total_timesteps) / preset.total_timesteps
+    for setting in preset.anneal:
+        start = float(preset.ppo[setting])
+        schedule = LinearSchedule(start, start * left, end_fraction=1.0)
+        if setting == "learning_rate":
+            model.lr_schedule = schedule
+        else:
+            model.clip_range = schedule
+
+
 def _budget(value: str | int) -> str | int:
     return int(value) if isinstance(value, int) or str(value).isdigit() else str(value)
 
@@ -246,6 +266,7 @@ def run_training(job: dict[str, Any]) -> dict[str, Any]:
     else:
         policy = policy_name(env.observation_space)
         model = PPO(policy, env, seed=seed, device=device, verbose=0, **build_ppo_kwargs(preset))
+    anneal(model, preset, target)
     # A logger with no outputs: SB3 would otherwise create a /tmp/SB3-* folder per model.
     model.set_logger(Logger(folder=None, output_formats=[]))
     checkpoints = _Checkpoints(

@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -103,6 +104,19 @@ def test_the_worker_rebuilds_the_task_from_the_job(tmp_path):
         (("tags = [", "tagz = ["), 12, ["unknown key 'tagz'", "'tags'"]),
         (('name = "nose_height"', 'name = "prev_nose"'), 8, ["starts with 'prev_'", "nose_before"]),
         (("success_threshold = 6.28", 'success_threshold = "high"'), 23, ["must be a number"]),
+        (
+            ("ppo = { learning_rate = 1e-3 }", 'ppo = { learning_rate = 1e-3 }\nanneal = "lr"'),
+            26,
+            ["anneal must be a list of setting names", '["learning_rate"]'],
+        ),
+        (
+            (
+                "ppo = { learning_rate = 1e-3 }",
+                'ppo = { learning_rate = 1e-3 }\nanneal = ["gamma"]',
+            ),
+            26,
+            ["anneals 'gamma'", "only learning_rate and clip_range"],
+        ),
         # A built-in's id would replace it for the whole process and share its baselines.
         (
             ('id = "CheetahPitchTest"', 'id = "HalfCheetah-v5"'),
@@ -121,6 +135,19 @@ def test_bad_files_fail_with_the_line_and_the_fix(change, line, words):
     for word in words:
         assert word in message, message
     assert "\n" not in message
+
+
+def test_a_preset_may_anneal_its_learning_rate_and_clip_range(tmp_path):
+    text = GOOD.replace(
+        "ppo = { learning_rate = 1e-3 }",
+        'ppo = { learning_rate = 1e-3 }\nanneal = ["learning_rate", "clip_range"]',
+    )
+    spec = load_task_text(text, "anneal.toml")
+    assert spec.preset("smoke").anneal == ("learning_rate", "clip_range")
+    assert spec.preset("quick").anneal == ()  # the adapter's
+    quick = replace(spec.presets["quick"], anneal=("learning_rate",))
+    spec = replace(spec, presets={**spec.presets, "quick": quick})
+    assert spec.preset(12_345).anneal == ("learning_rate",)  # a step count rescales quick
 
 
 def test_missing_fitness_and_missing_file():

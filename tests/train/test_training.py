@@ -203,3 +203,64 @@ def test_executor_runs_jobs_in_parallel_and_retries_a_killed_worker(tmp_path: Pa
     assert not outcomes["b"].ok and "unknown job kind" in outcomes["b"].error
     assert not outcomes["c"].ok
     assert "wall-clock limit" in outcomes["c"].error and "after 2 tries" in outcomes["c"].error
+
+
+def test_an_annealed_setting_falls_the_same_in_rungs_as_in_one_go(tmp_path: Path) -> None:
+    """The learning rate and clip range fall to 0 over the preset's whole budget, so a
+    policy trained in two rungs (saved and loaded between them, as successive halving
+    does) gets the same values at the same env steps as one trained in one go."""
+    from dataclasses import replace
+
+    from stable_baselines3 import PPO
+
+    from rewardsmith.train.ppo import anneal
+
+    task = get_task("CartPole-v1")
+    ppo = {**task.preset("smoke").ppo, "n_steps": 64, "batch_size": 64, "n_epochs": 1}
+    preset = replace(
+        task.preset("smoke"),
+        total_timesteps=512,
+        n_envs=1,
+        ppo=ppo,
+        anneal=("learning_rate", "clip_range"),
+    )
+
+    def updates(model: PPO, log: list[tuple[int, float, float]]) -> PPO:
+        train = model.train
+
+        def logged() -> None:  # what this update will use, at the steps done by then
+            progress = model._current_progress_remaining
+            log.append(
+                (model.num_timesteps, model.lr_schedule(progress), model.clip_range(progress))
+            )
+            train()
+            assert model.policy.optimizer.param_groups[0]["lr"] == log[-1][1]
+
+        model.train = logged
+        return model
+
+    def venv() -> DummyVecEnv:
+        return DummyVecEnv([lambda: make_task_env(task, reward_mode="native")])
+
+    whole: list[tuple[int, float, float]] = []
+    model = updates(PPO("MlpPolicy", venv(), seed=0, device="cpu", **ppo), whole)
+    anneal(model, preset, 512)
+    model.learn(512)
+
+    rungs: list[tuple[int, float, float]] = []
+    model = updates(PPO("MlpPolicy", venv(), seed=0, device="cpu", **ppo), rungs)
+    anneal(model, preset, 256)
+    model.learn(256)
+    del model.train  # the log, not the model, is what must not travel in the file
+    model.save(tmp_path / "policy.zip")
+    model = updates(PPO.load(tmp_path / "policy.zip", env=venv(), device="cpu"), rungs)
+    anneal(model, preset, 512)
+    model.learn(256, reset_num_timesteps=False)
+
+    steps = [64 * k for k in range(1, 9)]
+    assert [s for s, _, _ in whole] == [s for s, _, _ in rungs] == steps
+    expected = [
+        (s, ppo["learning_rate"] * (1 - s / 512), ppo["clip_range"] * (1 - s / 512)) for s in steps
+    ]
+    np.testing.assert_allclose(whole, expected, rtol=1e-9)
+    np.testing.assert_allclose(rungs, expected, rtol=1e-9)
