@@ -1,7 +1,8 @@
 """Shared helpers for the built-in tasks' training presets (RL-Zoo style PPO settings).
 
 The presets are plain data so a run can save them in ``run.json``: no callables, no
-schedule strings, ``policy_kwargs`` as a dict of builtins.
+schedule strings, ``policy_kwargs`` as a dict of builtins. A setting that falls to 0 during
+training is named in ``PPOPreset.anneal`` and keeps its starting value in ``ppo``.
 """
 
 from __future__ import annotations
