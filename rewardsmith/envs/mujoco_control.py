@@ -185,7 +185,8 @@ _IDP_QUICK = ppo_kwargs(_IDP_SMOKE, n_steps=256, batch_size=256, learning_rate=3
 # and 1000 on 3: both reach 1000 on the way and lose it. On one seed the normalised runs
 # lost it the same way with gamma 0.995 and with a falling learning rate, and the
 # unnormalised run kept 1000 from 400k steps on. Unnormalised with a constant learning
-# rate, 5 seeds balanced 1000, 906, 1000, 635, 1000 (docs/benchmarks.md, presets).
+# rate, 5 seeds balanced 1000, 906, 1000, 635, 1000; with it falling to 0, 1000 on all 5
+# (docs/benchmarks.md, presets).
 
 INVERTED_DOUBLE_PENDULUM = TaskSpec(
     id="InvertedDoublePendulum-v5",
