@@ -432,21 +432,27 @@ print(json.dumps({"training": {k: TRAINING[k] for k in ("observation_view", "pol
     assert all(4 <= p <= 31 for p in got["player"])
 
 
+def _export_a_task_file_run(tmp_path: Path, name: str, task_id: str, task_text: str) -> None:
+    """Export a run of the task file ``task_text`` (a ``trig_total`` field) as
+    ``tmp_path/<name>_reward.py``, its reward paying that field."""
+    task_file = tmp_path / f"{name}.toml"
+    task_file.write_text(task_text)
+    _export_a_run(
+        tmp_path,
+        name,
+        {"config": {"task_file": str(task_file), "budget": "smoke"}, "task": task_id},
+        "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
+        "    return trig_total, {'trig': trig_total}\n",
+        task_text=task_text,
+    )
+
+
 def test_an_exported_expression_field_may_call_array_methods(tmp_path: Path) -> None:
     """``obs[:2].sum()`` in a task file's field works in the exported module too, in a
     fresh interpreter where nothing has called the method yet."""
     from tests.envs.test_envs_taskfile import METHODS_TASK
 
-    task_file = tmp_path / "methods.toml"
-    task_file.write_text(METHODS_TASK)
-    _export_a_run(
-        tmp_path,
-        "methods",
-        {"config": {"task_file": str(task_file), "budget": "smoke"}, "task": "PendulumMethodsTest"},
-        "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
-        "    return trig_total, {'trig': trig_total}\n",
-        task_text=METHODS_TASK,
-    )
+    _export_a_task_file_run(tmp_path, "methods", "PendulumMethodsTest", METHODS_TASK)
     code = """
 import json, gymnasium as gym
 from methods_reward import ENV_ID, ENV_KWARGS, SynthesizedReward
@@ -464,16 +470,7 @@ def test_an_export_of_an_annealing_preset_gives_ppo_the_falling_settings(tmp_pat
 
     task_text = METHODS_TASK.replace('"PendulumMethodsTest"', '"PendulumAnnealTest"')
     task_text += '\n[presets.smoke]\nppo = { learning_rate = 2e-3 }\nanneal = ["learning_rate"]\n'
-    task_file = tmp_path / "anneal.toml"
-    task_file.write_text(task_text)
-    _export_a_run(
-        tmp_path,
-        "anneal",
-        {"config": {"task_file": str(task_file), "budget": "smoke"}, "task": "PendulumAnnealTest"},
-        "import numpy as np\n\ndef compute_reward(trig_total, action):\n"
-        "    return trig_total, {'trig': trig_total}\n",
-        task_text=task_text,
-    )
+    _export_a_task_file_run(tmp_path, "anneal", "PendulumAnnealTest", task_text)
     code = """
 import json
 from anneal_reward import TRAINING, ppo_settings
