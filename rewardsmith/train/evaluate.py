@@ -29,19 +29,28 @@ class Evaluation:
     lengths: list[int] = field(default_factory=list)
     ended_by: Counter[str] = field(default_factory=Counter)
     field_ranges: dict[str, list[float]] = field(default_factory=dict)
+    _not_scalar: set[str] = field(default_factory=set, repr=False)
 
     def _track_fields(self, infos: list[dict[str, Any]]) -> None:
+        # Runs for every env on every evaluation step: a field's shape is fixed, so it is
+        # looked at once, and the rest is plain float comparisons.
+        ranges, skip = self.field_ranges, self._not_scalar
         for info in infos:
             for name, value in info.get("fields", {}).items():
-                if np.ndim(value) != 0:
+                if name in skip:
+                    continue
+                lo_hi = ranges.get(name)
+                if lo_hi is None:
+                    if np.ndim(value) != 0:
+                        skip.add(name)
+                        continue
+                    ranges[name] = [float(value), float(value)]
                     continue
                 v = float(value)
-                lo_hi = self.field_ranges.get(name)
-                if lo_hi is None:
-                    self.field_ranges[name] = [v, v]
-                else:
-                    lo_hi[0] = min(lo_hi[0], v)
-                    lo_hi[1] = max(lo_hi[1], v)
+                if v < lo_hi[0]:
+                    lo_hi[0] = v
+                elif v > lo_hi[1]:
+                    lo_hi[1] = v
 
 
 def evaluate_policy(model: Any, venv: VecEnv, episodes: int, seed: int) -> Evaluation:

@@ -35,6 +35,8 @@ from rewardsmith.train.vec import find_reward_wrapper, make_vec_env
 logger = logging.getLogger(__name__)
 
 EVAL_SEED_OFFSET = 10_000
+#: Most envs one checkpoint's evaluation runs side by side.
+MAX_EVAL_ENVS = 32
 
 
 def anneal(model: Any, preset: PPOPreset, target: int) -> None:
@@ -55,6 +57,16 @@ def anneal(model: Any, preset: PPOPreset, target: int) -> None:
             model.lr_schedule = schedule
         else:
             model.clip_range = schedule
+
+
+def eval_envs(preset: PPOPreset) -> int:
+    """How many envs evaluate a checkpoint side by side: one per episode, up to a cap.
+
+    The vector steps every env until the last episode ends; with fewer envs than episodes
+    it would run a second round of long episodes, envs that have done their share
+    stepping for nothing meanwhile.
+    """
+    return min(preset.eval_episodes, MAX_EVAL_ENVS)
 
 
 def _budget(value: str | int) -> str | int:
@@ -103,7 +115,7 @@ class _Checkpoints:
         self.eval_env = make_vec_env(
             spec,
             fitness,
-            n_envs=min(preset.eval_episodes, preset.n_envs),
+            n_envs=eval_envs(preset),
             seed=seed + EVAL_SEED_OFFSET,
             reward_mode=mode,
             reward_fn=reward_wrapper.reward_fn if reward_wrapper else None,

@@ -67,7 +67,7 @@ def test_the_reported_fitness_is_the_saved_policys(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
     from rewardsmith.train.evaluate import evaluate_policy
-    from rewardsmith.train.ppo import EVAL_SEED_OFFSET
+    from rewardsmith.train.ppo import EVAL_SEED_OFFSET, eval_envs
     from rewardsmith.train.vec import make_vec_env
 
     outcome = run_job(
@@ -79,9 +79,7 @@ def test_the_reported_fitness_is_the_saved_policys(tmp_path: Path) -> None:
     preset = spec.preset(2560)
     rollout = preset.n_envs * preset.ppo["n_steps"]
     assert result["steps_trace"][-1] == 2560 and 2560 % rollout == 0
-    venv = make_vec_env(
-        spec, None, min(preset.eval_episodes, preset.n_envs), 5 + EVAL_SEED_OFFSET, "native"
-    )
+    venv = make_vec_env(spec, None, eval_envs(preset), 5 + EVAL_SEED_OFFSET, "native")
     model = PPO.load(tmp_path / "policy.zip", device="cpu")
     again = evaluate_policy(model, venv, preset.eval_episodes, 5 + EVAL_SEED_OFFSET)
     assert again.fitness == result["fitness_episodes"]
