@@ -13,25 +13,25 @@ pytestmark = pytest.mark.slow
 
 
 # CartPole goes through two iterations (the second built on the first's feedback) and the
-# final evaluation with both baselines; the MuJoCo task through one iteration and no final
-# evaluation, which is enough to prove that path (the baselines train the same way on every
-# env, and would cost CI three more MuJoCo trainings).
+# confirmation; the MuJoCo task through one iteration. Neither runs the final evaluation,
+# which trains the same way on every env: the shared tiny run (tests/report) has one, and
+# here it would cost CI three more trainings a run.
 @pytest.mark.parametrize(
-    ("env", "threshold", "iterations", "eval_seeds"),
-    [("CartPole-v1", 475.0, 2, 1), ("InvertedPendulum-v5", None, 1, 0)],
+    ("env", "threshold", "iterations", "samples"),
+    [("CartPole-v1", 475.0, 2, 4), ("InvertedPendulum-v5", None, 1, 2)],
 )
 def test_offline_smoke_run_reaches_the_success_threshold(
-    tmp_path: Path, env: str, threshold: float | None, iterations: int, eval_seeds: int
+    tmp_path: Path, env: str, threshold: float | None, iterations: int, samples: int
 ) -> None:
     args = ["synthesize", "--env", env, "--budget", "smoke", "--iterations", str(iterations)]
-    args += ["--eval-seeds", str(eval_seeds), "--confirm-seeds", "1", "--seed", "1"]
-    result = run_cli([*args, "--out", "runs"], cwd=tmp_path)
+    args += ["--samples", str(samples), "--eval-seeds", "0", "--confirm-seeds", "1"]
+    args += ["--confirm-top", "2"]
+    result = run_cli([*args, "--seed", "1", "--out", "runs"], cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "offline designer" in result.stdout
     said = " ".join(result.stdout.split())
-    assert f"{iterations} iteration{'s' if iterations > 1 else ''} x 4 candidates" in said
-    baselines = "the best reward and the native and sparse baselines on 1 seed each"
-    assert (baselines in said) == (eval_seeds == 1)
+    assert f"{iterations} iteration{'s' if iterations > 1 else ''} x {samples} candidates" in said
+    assert "baselines on" not in said
     run = only_run(tmp_path / "runs")
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     assert not (run / f"iter_{iterations:02d}").exists()
@@ -47,7 +47,7 @@ def test_offline_smoke_run_reaches_the_success_threshold(
             assert (it / name).is_file(), it / name
         record = json.loads((it / "iteration.json").read_text())
         trained = [r for r in record["results"] if r["status"] == "ok"]
-        assert len(trained) == 4
+        assert len(trained) == samples
         cand = it / "cand_00"
         for name in ("reward.py", "critic.json", "metrics.csv", "fitness.json", "policy.zip"):
             assert (cand / name).is_file(), cand / name
@@ -59,28 +59,19 @@ def test_offline_smoke_run_reaches_the_success_threshold(
     assert all(r["pruned"] for r in results if r["tied"])
     if iterations == 1 and not tied:
         # One iteration of successive halving trains one finalist for the whole budget:
-        # nothing to confirm it against, so the search's pick stands, and holds up on the
-        # final evaluation's fresh seed when the run has one.
+        # nothing to confirm it against, so the search's pick stands.
         assert "confirmation" not in report
         assert report["search"]["fitness"] >= limit, report["search"]
-        if eval_seeds:
-            assert report["best"]["id"] == report["search"]["candidate"]
-            assert report["best"]["mean"] >= limit, report["best"]
     else:
         # Rewards that halving stopped at a tie with one that went on are retrained too
-        # (at most confirm-top 3 in all, the full-budget ones first; twins count once).
+        # (at most confirm-top 2 in all, the full-budget ones first; twins count once).
         confirmed = {row["id"] for row in report["confirmation"]["candidates"]}
-        assert len(confirmed) == 3 or not tied or tied & confirmed, (tied, confirmed)
+        assert len(confirmed) == 2 or not tied or tied & confirmed, (tied, confirmed)
         if report["search"]["pruned"]:  # the confirmation took a tied one: the run says so
             assert "successive halving had stopped it at a tie" in said
         _check_confirmation(run, report, limit)
         assert "confirmation:" in result.stdout
-    if eval_seeds:
-        assert report["best"]["mean"] is not None
-        assert report["native"]["mean"] is not None and report["sparse"]["mean"] is not None
-        assert "human-normalised score" in result.stdout
-    else:
-        assert "best" not in report and "native" not in report
+    assert "best" not in report and "native" not in report
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     shown = run_cli(["show", str(run)], cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
@@ -116,11 +107,15 @@ def test_first_success_stops_training_and_the_search_at_the_threshold(tmp_path: 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "stopping the search (--first-success)" in " ".join(result.stdout.split())
     run = only_run(tmp_path / "runs")
-    # Seed 1: iteration 1's best ends at 392; iteration 2 reaches 500 on both candidates.
-    assert (run / "iter_01").is_dir() and not (run / "iter_02").exists()
-    record = json.loads((run / "iter_01" / "iteration.json").read_text())
-    solved = [r for r in record["results"] if r["status"] == "ok" and r["fitness"] >= 475]
-    assert solved, record["results"]
-    # A training stops at the first checkpoint past the threshold, before its rung's
-    # 15k steps: the rest of its budget is not spent.
-    assert min(r["steps"] for r in solved) < 15_000, solved
+    # The search ends with the iteration in which a reward reached the threshold.
+    iterations = sorted(run.glob("iter_*"))
+    assert 1 <= len(iterations) < 3, iterations
+    records = [json.loads((it / "iteration.json").read_text())["results"] for it in iterations]
+    assert all(r["fitness"] < 475 for earlier in records[:-1] for r in earlier)
+    solved = [r for r in records[-1] if r["status"] == "ok" and r["fitness"] >= 475]
+    assert solved, records[-1]
+    # Its training stopped at the first checkpoint past the threshold: the rest of the
+    # budget is not spent.
+    for r in solved:
+        assert r["steps"] < 30_000, r["steps"]
+        assert all(f < 475 for f in r["fitness_trace"][:-1]), r["fitness_trace"]

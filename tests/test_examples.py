@@ -64,13 +64,26 @@ def test_the_slider_env_passes_gymnasiums_checker(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.slow
-def test_the_slider_example_is_learned_where_its_own_reward_fails(tmp_path: Path) -> None:
-    """What examples/README.md promises: the block stops at the goal."""
+def test_the_slider_example_is_learned(tmp_path: Path) -> None:
+    """What examples/README.md promises: the block stops at the goal.
+
+    The README's comparison with the env's own reward and the sparse signal comes from a
+    run with the final evaluation; here the search's pick is checked, which saves CI the
+    three evaluation trainings (two thirds of the run's steps).
+    """
     args = ["synthesize", "--task-file", str(SLIDER), "--budget", "quick", "--iterations", "1"]
-    args += ["--samples", "2", "--eval-seeds", "1", "--seed", "0", "--out", "runs"]
-    args += ["--confirm-seeds", "0"]  # four more trainings at the full budget, not asked about
-    result = run_cli(args, cwd=tmp_path)
+    args += ["--samples", "2", "--eval-seeds", "0", "--confirm-seeds", "0"]
+    result = run_cli([*args, "--seed", "0", "--out", "runs"], cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((only_run(tmp_path / "runs") / "best" / "report.json").read_text())
-    assert report["best"]["success_rate"] == 1.0, report["best"]
-    assert report["native"]["mean"] is not None
+    run = only_run(tmp_path / "runs")
+    pick = json.loads((run / "best" / "report.json").read_text())["search"]
+    assert not pick["pruned"] and pick["steps"] >= 60_000, pick
+    spec = load_task_file(SLIDER)
+    assert pick["fitness"] >= spec.get_fitness(None).success_threshold, pick
+    # Within 5 cm at the end of every evaluation episode of its last checkpoint.
+    cand = next(p for p in (run / "iter_00").glob("cand_*") if _id(p) == pick["candidate"])
+    assert json.loads((cand / "fitness.json").read_text())["success_rate"] == 1.0
+
+
+def _id(cand: Path) -> str:
+    return json.loads((cand / "fitness.json").read_text())["candidate"]["id"]

@@ -30,7 +30,7 @@ def test_resume_after_sigkill_retrains_nothing_finished(tmp_path: Path) -> None:
         "--env",
         "CartPole-v1",
         "--budget",
-        "6000",
+        "4000",
         "--iterations",
         "2",
         "--samples",

@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import run_cli
 from tests.report.browser import open_report
-from tests.report.tiny_run import copy_run
+from tests.report.tiny_run import copy_run, tiny_run_stdout
 
 # Builds (once per session, on one pytest-xdist worker) a tiny real run.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tiny_run")]
@@ -53,7 +53,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chosen = report["search"]["candidate"]
     report["confirmation"] = {
         "seeds": [5, 6],
-        "budget": "20000",
+        "budget": "10000",
         "candidates": [
             {
                 "id": chosen,
@@ -81,6 +81,14 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     marker.parent.mkdir(parents=True)
     marker.write_text(json.dumps({"fitness": 140.0, "fitness_trace": [9.0, 140.0], "steps": 777}))
     return root
+
+
+def test_synthesize_says_what_the_final_evaluation_found(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    said = " ".join(tiny_run_stdout(tmp_path_factory).split())
+    assert "the best reward and the native and sparse baselines on 1 seed each" in said
+    assert "human-normalised score" in said
 
 
 def test_report_command_writes_html_and_markdown(run_folder: Path) -> None:

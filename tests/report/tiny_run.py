@@ -15,7 +15,7 @@ TINY_ARGS = [
     "--env",
     "CartPole-v1",
     "--budget",
-    "20000",
+    "10000",
     "--iterations",
     "1",
     "--samples",
@@ -37,8 +37,14 @@ def tiny_run(factory: pytest.TempPathFactory) -> Path:
         out.mkdir(parents=True)
         proc = run_cli([*TINY_ARGS, "--out", str(out)], cwd=out, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        (out / ".stdout").write_text(proc.stdout)
         done.write_text("ok")
     return only_run(out)
+
+
+def tiny_run_stdout(factory: pytest.TempPathFactory) -> str:
+    """What ``synthesize`` printed while it made the shared run."""
+    return (tiny_run(factory).parent / ".stdout").read_text()
 
 
 def copy_run(factory: pytest.TempPathFactory, name: str) -> Path:
