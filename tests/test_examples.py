@@ -81,9 +81,6 @@ def test_the_slider_example_is_learned(tmp_path: Path) -> None:
     spec = load_task_file(SLIDER)
     assert pick["fitness"] >= spec.get_fitness(None).success_threshold, pick
     # Within 5 cm at the end of every evaluation episode of its last checkpoint.
-    cand = next(p for p in (run / "iter_00").glob("cand_*") if _id(p) == pick["candidate"])
-    assert json.loads((cand / "fitness.json").read_text())["success_rate"] == 1.0
-
-
-def _id(cand: Path) -> str:
-    return json.loads((cand / "fitness.json").read_text())["candidate"]["id"]
+    results = json.loads((run / "iter_00" / "iteration.json").read_text())["results"]
+    picked = next(r for r in results if r["candidate"]["id"] == pick["candidate"])
+    assert picked["success_rate"] == 1.0, picked["success_rate"]

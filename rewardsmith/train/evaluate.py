@@ -44,7 +44,8 @@ class Evaluation:
                     if np.ndim(value) != 0:
                         skip.add(name)
                         continue
-                    ranges[name] = [float(value), float(value)]
+                    v = float(value)
+                    ranges[name] = [v, v]
                     continue
                 v = float(value)
                 if v < lo_hi[0]:
